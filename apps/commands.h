@@ -1,0 +1,34 @@
+#pragma once
+// The subcommands of the `vecrl` executable; each returns the process exit code.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vecrl::apps {
+
+struct TrainArgs {
+  std::string config;
+  std::vector<std::string> overrides;  // key.path=value
+};
+int run_train(const TrainArgs& args);
+
+struct GenerateArgs {
+  std::string model;
+  std::vector<std::string> prompts;
+  int64_t max_new_tokens = 64;
+  double temperature = 1.0;  // 0 = greedy
+  double top_p = 1.0;
+  uint64_t seed = 0;
+  bool json = false;
+  int threads = 0;
+};
+int run_generate(const GenerateArgs& args);
+
+struct ScoreArgs {
+  std::string model;
+  std::string text;
+  int threads = 0;
+};
+int run_score(const ScoreArgs& args);
+
+}  // namespace vecrl::apps

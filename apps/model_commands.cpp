@@ -1,0 +1,81 @@
+#include <torch/torch.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "core/runtime.h"
+#include "models/generation.h"
+#include "models/logprobs.h"
+#include "models/policy_runner.h"
+
+namespace vecrl::apps {
+
+int run_generate(const GenerateArgs& args) {
+  core::configure_logging("warn");
+  core::configure_threads(args.threads);
+  models::PolicyRunner runner(args.model, /*load_reference=*/false);
+  const auto& tok = runner.tokenizer();
+  runner.policy()->eval();
+  std::vector<std::vector<int64_t>> prompts;
+  for (const auto& p : args.prompts) {
+    std::vector<int64_t> ids{tok.bos_id()};
+    const auto body = tok.encode(p);
+    ids.insert(ids.end(), body.begin(), body.end());
+    prompts.push_back(ids);
+  }
+  models::GenerationOptions options;
+  options.sampler.temperature = args.temperature;
+  options.sampler.top_p = args.top_p;
+  options.max_new_tokens = args.max_new_tokens;
+  options.stop_token_ids = {tok.eos_id()};
+  options.pad_token_id = tok.eos_id();
+  options.seed = args.seed;
+  auto gen = models::generate(runner.policy(), prompts, 1, options);
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t i = 0; i < gen.tokens.size(0); ++i) {
+    auto length = gen.mask[i].sum().item<int64_t>();
+    std::vector<int64_t> ids, text_ids;
+    std::vector<double> logprobs;
+    for (int64_t t = 0; t < length; ++t) {
+      ids.push_back(gen.tokens[i][t].item<int64_t>());
+      logprobs.push_back(gen.logprobs[i][t].item<double>());
+      if (ids.back() != tok.eos_id()) text_ids.push_back(ids.back());
+    }
+    const std::string text = tok.decode(text_ids);
+    if (args.json) {
+      out.push_back({{"prompt", args.prompts[i]}, {"prompt_ids", prompts[i]}, {"ids", ids}, {"logprobs", logprobs},
+                     {"text", text}, {"finished", !gen.truncated[i].item<bool>()}});
+    } else {
+      std::cout << text << "\n";
+    }
+  }
+  if (args.json) std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int run_score(const ScoreArgs& args) {
+  core::configure_logging("warn");
+  core::configure_threads(args.threads);
+  models::PolicyRunner runner(args.model, /*load_reference=*/false);
+  const auto& tok = runner.tokenizer();
+  runner.policy()->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> ids{tok.bos_id()};
+  const auto body = tok.encode(args.text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  auto prompt = torch::tensor(std::vector<int64_t>{ids[0]}, torch::kLong).view({1, 1});
+  auto response = torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()), torch::kLong).view({1, -1});
+  auto scores = models::score_responses(runner.policy(), prompt, torch::ones({1, 1}, torch::kBool), response, 1.0, false);
+  std::vector<double> logprobs;
+  double sum = 0;
+  for (int64_t t = 0; t < response.size(1); ++t) {
+    logprobs.push_back(scores.logprobs[0][t].item<double>());
+    sum += logprobs.back();
+  }
+  nlohmann::json out = {{"ids", ids}, {"token_logprobs", logprobs}, {"sum_logprob", sum}};
+  std::cout << out.dump() << "\n";
+  return 0;
+}
+
+}  // namespace vecrl::apps

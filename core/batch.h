@@ -1,0 +1,57 @@
+#pragma once
+// The batch types that flow through one RL step:
+//   Rollouts ──RewardSet──▶ RewardMatrix ──AdvantageEstimator──▶ Advantages ──PolicyLoss──▶ update
+// Legend: N rollouts (prompts × group_size, groups contiguous), Lp prompt tokens (left-padded),
+// T response tokens (right-padded), M answers per rollout (usually 1), K reward dimensions,
+// C advantage channels (1 for most estimators).
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace vecrl::core {
+
+struct Rollouts {
+  int64_t group_size = 1;
+  at::Tensor prompt_ids;          // [N, Lp] int64, left-padded
+  at::Tensor prompt_mask;         // [N, Lp] bool, true on real prompt tokens
+  at::Tensor response_ids;        // [N, T] int64, right-padded
+  at::Tensor response_mask;       // [N, T] bool, true on tokens that count in the loss
+  at::Tensor behaviour_logprobs;  // [N, T] float32, log-probs recorded while sampling
+  at::Tensor truncated;           // [N] bool, stopped by max_new_tokens rather than EOS
+  std::vector<std::string> prompts;     // N prompt texts
+  std::vector<std::string> responses;   // N decoded responses
+  std::vector<nlohmann::json> samples;  // N dataset records (reward modules read their fields)
+
+  int64_t size() const { return static_cast<int64_t>(responses.size()); }
+  int64_t num_groups() const { return size() / group_size; }
+  // Checks that every tensor agrees with N and with each other; throws with the shapes otherwise.
+  void check() const;
+};
+
+struct RewardMatrix {
+  std::vector<std::string> names;  // K dimension names
+  at::Tensor values;               // [N, M, K] float32
+  at::Tensor valid;                // [N, M, K] bool; false = not applicable / failed, never a silent 0
+
+  static RewardMatrix zeros(int64_t n, int64_t m, std::vector<std::string> names);
+  // Concatenates along K (the dimensions of several reward modules).
+  static RewardMatrix concat(const std::vector<RewardMatrix>& parts);
+  int64_t rollouts() const { return values.size(0); }
+  int64_t answers() const { return values.size(1); }
+  int64_t dims() const { return values.size(2); }
+  int64_t index_of(const std::string& name) const;  // throws listing the names
+  void check() const;
+};
+
+struct Advantages {
+  std::vector<std::string> channels;  // C channel names ("primary" for single-channel estimators)
+  at::Tensor values;                  // [C, N] float32, one scalar per rollout and channel
+
+  // Broadcast channel c to tokens: [N, T] = values[c] * response_mask.
+  at::Tensor per_token(int64_t channel, const at::Tensor& response_mask) const;
+};
+
+}  // namespace vecrl::core

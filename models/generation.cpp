@@ -1,0 +1,95 @@
+#include "models/generation.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+
+namespace vecrl::models {
+
+std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id) {
+  int64_t width = 0;
+  for (const auto& r : rows) width = std::max<int64_t>(width, static_cast<int64_t>(r.size()));
+  const auto P = static_cast<int64_t>(rows.size());
+  auto ids = torch::full({P, width}, pad_id, torch::kLong);
+  auto mask = torch::zeros({P, width}, torch::kBool);
+  auto ids_a = ids.accessor<int64_t, 2>();
+  auto mask_a = mask.accessor<bool, 2>();
+  for (int64_t p = 0; p < P; ++p) {
+    const auto len = static_cast<int64_t>(rows[p].size());
+    for (int64_t j = 0; j < len; ++j) {
+      ids_a[p][width - len + j] = rows[p][j];
+      mask_a[p][width - len + j] = true;
+    }
+  }
+  return {ids, mask};
+}
+
+at::Tensor positions_from_mask(const at::Tensor& mask) {
+  return (mask.to(torch::kLong).cumsum(1) - 1).clamp_min(0);
+}
+
+Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
+                    int64_t samples_per_prompt, const GenerationOptions& options) {
+  VECRL_CHECK(!prompts.empty(), "generate: no prompts");
+  VECRL_CHECK(samples_per_prompt >= 1, "generate: samples_per_prompt must be >= 1, got ", samples_per_prompt);
+  VECRL_CHECK(options.max_new_tokens >= 1, "generate: max_new_tokens must be >= 1, got ", options.max_new_tokens);
+  for (std::size_t p = 0; p < prompts.size(); ++p)
+    VECRL_CHECK(!prompts[p].empty(), "generate: prompt ", p, " is empty (add BOS)");
+  torch::NoGradGuard no_grad;
+  const auto device = model->model->embed_tokens->weight.device();
+  const auto dtype = model->model->embed_tokens->weight.scalar_type();
+  const int64_t G = samples_per_prompt, P = static_cast<int64_t>(prompts.size()), N = P * G;
+
+  auto [prompt_ids, prompt_mask] = left_pad(prompts, options.pad_token_id);
+  prompt_ids = prompt_ids.to(device);
+  prompt_mask = prompt_mask.to(device);
+  const int64_t Lp = prompt_ids.size(1), T = options.max_new_tokens;
+  VECRL_CHECK(Lp + T <= model->config().max_position_embeddings, "generate: prompt length ", Lp,
+              " + max_new_tokens ", T, " exceeds the model's max_position_embeddings ",
+              model->config().max_position_embeddings);
+
+  // Prefill each prompt once, then share its cache across the group.
+  KvCache prefill = KvCache::allocate(model->config(), P, Lp + T, torch::TensorOptions().dtype(dtype).device(device));
+  auto hidden = model->hidden({prompt_ids, positions_from_mask(prompt_mask), prompt_mask}, &prefill);
+  auto next_logits = model->logits(hidden.select(1, Lp - 1)).repeat_interleave(G, 0);  // [N, V]
+  KvCache cache = G == 1 ? std::move(prefill) : prefill.repeat_rows(G);
+
+  auto key_valid = torch::ones({N, Lp + T}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  key_valid.narrow(1, 0, Lp).copy_(prompt_mask.repeat_interleave(G, 0));
+  auto next_position = prompt_mask.to(torch::kLong).sum(1).repeat_interleave(G, 0);  // [N]
+
+  auto stop_ids = torch::tensor(options.stop_token_ids, torch::kLong).to(device);
+  auto tokens = torch::full({N, T}, options.pad_token_id, torch::TensorOptions().dtype(torch::kLong).device(device));
+  auto logprobs = torch::zeros({N, T}, torch::TensorOptions().dtype(torch::kFloat).device(device));
+  auto mask = torch::zeros({N, T}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  auto done = torch::zeros({N}, torch::TensorOptions().dtype(torch::kBool).device(device));
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+
+  int64_t steps = 0;
+  for (int64_t t = 0; t < T; ++t) {
+    auto sampled = sample_tokens(next_logits.to(torch::kCPU), options.sampler, generator);
+    auto token = sampled.tokens.to(device);
+    auto alive = done.logical_not();
+    tokens.select(1, t).copy_(torch::where(alive, token, torch::full_like(token, options.pad_token_id)));
+    logprobs.select(1, t).copy_(torch::where(alive, sampled.logprobs.to(device), torch::zeros_like(sampled.logprobs)));
+    mask.select(1, t).copy_(alive);
+    if (stop_ids.numel() > 0) done = done.logical_or(alive.logical_and(torch::isin(token, stop_ids)));
+    steps = t + 1;
+    if (t + 1 == T || done.all().item<bool>()) break;
+    auto input = tokens.select(1, t).unsqueeze(1);  // [N, 1]
+    auto hidden_step = model->hidden({input, next_position.unsqueeze(1), key_valid.narrow(1, 0, Lp + t + 1)}, &cache);
+    next_logits = model->logits(hidden_step.select(1, 0));
+    next_position = next_position + 1;
+  }
+  Generation out;
+  out.prompt_ids = prompt_ids.repeat_interleave(G, 0);
+  out.prompt_mask = prompt_mask.repeat_interleave(G, 0);
+  out.tokens = tokens.narrow(1, 0, steps).contiguous();
+  out.mask = mask.narrow(1, 0, steps).contiguous();
+  out.logprobs = logprobs.narrow(1, 0, steps).contiguous();
+  out.truncated = done.logical_not();
+  return out;
+}
+
+}  // namespace vecrl::models

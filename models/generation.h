@@ -1,0 +1,42 @@
+#pragma once
+// Batched generation with a static KV cache. Each prompt is prefilled once and its cache shared by
+// the group's samples.
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "models/sampler.h"
+#include "models/transformer.h"
+
+namespace vecrl::models {
+
+struct GenerationOptions {
+  SamplerOptions sampler;
+  int64_t max_new_tokens = 64;
+  std::vector<int64_t> stop_token_ids;  // generation of a row ends after one of these (kept in the output)
+  int64_t pad_token_id = 0;
+  uint64_t seed = 0;
+};
+
+struct Generation {
+  at::Tensor prompt_ids;   // [N, Lp] int64, left-padded with pad_token_id
+  at::Tensor prompt_mask;  // [N, Lp] bool
+  at::Tensor tokens;       // [N, T] int64, right-padded with pad_token_id
+  at::Tensor mask;         // [N, T] bool, generated tokens including the stop token
+  at::Tensor logprobs;     // [N, T] float32 behaviour log-probs (0 on padding)
+  at::Tensor truncated;    // [N] bool, no stop token within max_new_tokens
+};
+
+// prompts: P token lists (non-empty). Returns N = P * samples_per_prompt rows; rows of one prompt
+// are contiguous. Same seed and inputs give the same outputs.
+Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& prompts,
+                    int64_t samples_per_prompt, const GenerationOptions& options);
+
+// Left-pads token lists: ids [P, L] and mask [P, L].
+std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id);
+
+// Rotary positions of a left-padded batch: 0 at each row's first real token. mask [B, L] -> [B, L].
+at::Tensor positions_from_mask(const at::Tensor& mask);
+
+}  // namespace vecrl::models

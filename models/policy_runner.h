@@ -1,0 +1,28 @@
+#pragma once
+// The trainable policy, its frozen reference (only when something needs it) and the tokenizer.
+#include <memory>
+#include <string>
+
+#include "models/tokenizer.h"
+#include "models/transformer.h"
+
+namespace vecrl::models {
+
+class PolicyRunner {
+ public:
+  PolicyRunner(const std::string& model_dir, bool load_reference);
+
+  CausalLM& policy() { return policy_; }
+  // nullptr when no reference was requested.
+  CausalLM* reference() { return reference_ ? &*reference_ : nullptr; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  const std::string& model_dir() const { return model_dir_; }
+
+ private:
+  std::string model_dir_;
+  CausalLM policy_{nullptr};
+  std::unique_ptr<CausalLM> reference_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+};
+
+}  // namespace vecrl::models

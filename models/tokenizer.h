@@ -1,0 +1,26 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace vecrl::models {
+
+class Tokenizer {
+ public:
+  virtual ~Tokenizer() = default;
+  // Ids of `text` with no BOS/EOS added.
+  virtual std::vector<int64_t> encode(const std::string& text) const = 0;
+  // Text of `ids`; control tokens (BOS, EOS, pad) are dropped.
+  virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
+  virtual std::string id_to_piece(int64_t id) const = 0;
+  virtual int64_t vocab_size() const = 0;
+  virtual int64_t bos_id() const = 0;
+  virtual int64_t eos_id() const = 0;
+};
+
+// Picks the tokenizer by the files present: a model folder with tokenizer.model, or a
+// sentencepiece .model file itself.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
+
+}  // namespace vecrl::models

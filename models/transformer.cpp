@@ -1,0 +1,165 @@
+#include "models/transformer.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+
+namespace vecrl::models {
+
+KvCache KvCache::allocate(const ModelConfig& c, int64_t batch, int64_t capacity, at::TensorOptions options) {
+  KvCache cache;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    cache.keys.push_back(torch::empty({batch, c.num_kv_heads, capacity, c.head_dim}, options));
+    cache.values.push_back(torch::empty({batch, c.num_kv_heads, capacity, c.head_dim}, options));
+  }
+  return cache;
+}
+
+KvCache KvCache::repeat_rows(int64_t times) const {
+  KvCache out;
+  out.length = length;
+  for (std::size_t l = 0; l < keys.size(); ++l) {
+    out.keys.push_back(keys[l].repeat_interleave(times, 0));
+    out.values.push_back(values[l].repeat_interleave(times, 0));
+  }
+  return out;
+}
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  const auto xf = x.to(torch::kFloat);
+  const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  return weight * normed.to(x.scalar_type());
+}
+
+namespace {
+
+at::Tensor rotate_half(const at::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+torch::nn::Linear linear(int64_t in, int64_t out) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+}
+
+}  // namespace
+
+AttentionImpl::AttentionImpl(const ModelConfig& c)
+    : heads_(c.num_heads), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim) {
+  q_proj = register_module("q_proj", linear(c.hidden_size, c.num_heads * c.head_dim));
+  k_proj = register_module("k_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim));
+  v_proj = register_module("v_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim));
+  o_proj = register_module("o_proj", linear(c.num_heads * c.head_dim, c.hidden_size));
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                  const at::Tensor& bias, KvCache* cache, int64_t layer) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = q_proj(x).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
+  auto k = k_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  auto v = v_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  q = q * cos + rotate_half(q) * sin;
+  k = k * cos + rotate_half(k) * sin;
+  if (cache != nullptr) {
+    const int64_t start = cache->length;
+    VECRL_CHECK(start + T <= cache->capacity(), "KV cache overflow: ", start, " + ", T, " > capacity ",
+                cache->capacity());
+    cache->keys[layer].narrow(2, start, T).copy_(k);
+    cache->values[layer].narrow(2, start, T).copy_(v);
+    k = cache->keys[layer].narrow(2, 0, start + T);
+    v = cache->values[layer].narrow(2, 0, start + T);
+  }
+  const int64_t S = k.size(2), rep = heads_ / kv_heads_;
+  if (rep > 1) {  // grouped-query attention: each kv head serves `rep` query heads
+    k = k.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
+    v = v.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
+  }
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));
+  auto probs = torch::softmax(scores + bias, -1);
+  auto out = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, heads_ * head_dim_});  // [B, T, H*d]
+  return o_proj(out);
+}
+
+MlpImpl::MlpImpl(const ModelConfig& c) {
+  gate_proj = register_module("gate_proj", linear(c.hidden_size, c.intermediate_size));
+  up_proj = register_module("up_proj", linear(c.hidden_size, c.intermediate_size));
+  down_proj = register_module("down_proj", linear(c.intermediate_size, c.hidden_size));
+}
+
+at::Tensor MlpImpl::forward(const at::Tensor& x) { return down_proj(torch::silu(gate_proj(x)) * up_proj(x)); }
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
+  self_attn = register_module("self_attn", Attention(c));
+  mlp = register_module("mlp", Mlp(c));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                     const at::Tensor& bias, KvCache* cache, int64_t layer) {
+  auto h = x + self_attn(input_layernorm(x), cos, sin, bias, cache, layer);
+  return h + mlp(post_attention_layernorm(h));
+}
+
+BackboneImpl::BackboneImpl(const ModelConfig& c) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t l = 0; l < c.num_layers; ++l) layers->push_back(DecoderLayer(c));
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+CausalLMImpl::CausalLMImpl(const ModelConfig& c) : config_(c) {
+  c.validate("model config");
+  model = register_module("model", Backbone(c));
+  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size));
+  // HF computes inv_freq in float32 from an int64 arange; we do the same so positions match exactly.
+  inv_freq_ = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
+                                                   static_cast<double>(c.head_dim));
+}
+
+at::Tensor causal_bias(const at::Tensor& key_valid, int64_t query_start, int64_t num_queries,
+                       at::ScalarType dtype) {
+  const int64_t S = key_valid.size(1);
+  auto opts = torch::TensorOptions().dtype(torch::kLong).device(key_valid.device());
+  auto q_idx = torch::arange(query_start, query_start + num_queries, opts).view({1, 1, num_queries, 1});
+  auto k_idx = torch::arange(0, S, opts).view({1, 1, 1, S});
+  auto valid = key_valid.view({key_valid.size(0), 1, 1, S});
+  auto allowed = (k_idx <= q_idx).logical_and(valid.logical_or(k_idx == q_idx));  // [B, 1, T, S]
+  auto zeros = torch::zeros({}, torch::TensorOptions().dtype(dtype).device(key_valid.device()));
+  auto neg_inf = torch::full({}, -std::numeric_limits<float>::infinity(),
+                             torch::TensorOptions().dtype(dtype).device(key_valid.device()));
+  return torch::where(allowed, zeros, neg_inf);
+}
+
+at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
+  const int64_t B = input.tokens.size(0), T = input.tokens.size(1);
+  const int64_t start = cache != nullptr ? cache->length : 0;
+  VECRL_CHECK(input.positions.sizes() == input.tokens.sizes(), "positions ", input.positions.sizes(),
+              " != tokens ", input.tokens.sizes());
+  VECRL_CHECK(input.key_valid.dim() == 2 && input.key_valid.size(0) == B && input.key_valid.size(1) == start + T,
+              "key_valid ", input.key_valid.sizes(), ", expected [", B, ", ", start + T, "]");
+  auto x = model->embed_tokens(input.tokens);  // [B, T, D]
+  auto inv_freq = inv_freq_.to(x.device());
+  auto freqs = input.positions.to(torch::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, d/2]
+  auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, d]
+  auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
+  auto bias = causal_bias(input.key_valid, start, T, x.scalar_type());
+  for (std::size_t l = 0; l < model->layers->size(); ++l)
+    x = model->layers[l]->as<DecoderLayer>()->forward(x, cos, sin, bias, cache, static_cast<int64_t>(l));
+  if (cache != nullptr) cache->length += T;
+  return model->norm(x);
+}
+
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) {
+  if (lm_head) return lm_head(hidden);
+  return torch::matmul(hidden, model->embed_tokens->weight.t());
+}
+
+}  // namespace vecrl::models

@@ -1,0 +1,111 @@
+#pragma once
+// Llama-family decoder written with torch::nn modules. Module names mirror HuggingFace's
+// (model.layers.N.self_attn.q_proj ...), so named_parameters() are the HF tensor names.
+// Legend: B batch, T new tokens, S keys (cached + new), D hidden, H heads, Hkv kv heads, d head_dim.
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "models/model_config.h"
+
+namespace vecrl::models {
+
+// Static, pre-allocated KV cache: writes go in place at [length, length + T).
+struct KvCache {
+  std::vector<at::Tensor> keys;    // per layer [B, Hkv, capacity, d]
+  std::vector<at::Tensor> values;  // per layer [B, Hkv, capacity, d]
+  int64_t length = 0;
+
+  static KvCache allocate(const ModelConfig& config, int64_t batch, int64_t capacity, at::TensorOptions options);
+  int64_t capacity() const { return keys.empty() ? 0 : keys[0].size(2); }
+  // Repeats every batch row `times` times (row b becomes rows b*times .. b*times+times-1), so a
+  // prompt prefilled once serves all G samples of its group.
+  KvCache repeat_rows(int64_t times) const;
+};
+
+struct ForwardInput {
+  at::Tensor tokens;     // [B, T] int64
+  at::Tensor positions;  // [B, T] int64, rotary positions
+  at::Tensor key_valid;  // [B, S] bool, false on padding keys (S = cache length + T)
+};
+
+class RMSNormImpl : public torch::nn::Module {
+ public:
+  RMSNormImpl(int64_t dim, double eps);
+  at::Tensor forward(const at::Tensor& x);
+  at::Tensor weight;
+
+ private:
+  double eps_;
+};
+TORCH_MODULE(RMSNorm);
+
+class AttentionImpl : public torch::nn::Module {
+ public:
+  explicit AttentionImpl(const ModelConfig& c);
+  // x [B, T, D]; cos/sin [B, 1, T, d]; bias [B, 1, T, S] additive mask. Writes k/v into the cache.
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
+                     KvCache* cache, int64_t layer);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  int64_t heads_, kv_heads_, head_dim_;
+};
+TORCH_MODULE(Attention);
+
+class MlpImpl : public torch::nn::Module {
+ public:
+  explicit MlpImpl(const ModelConfig& c);
+  at::Tensor forward(const at::Tensor& x);  // SwiGLU: down(silu(gate(x)) * up(x))
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+class DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit DecoderLayerImpl(const ModelConfig& c);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
+                     KvCache* cache, int64_t layer);
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  Mlp mlp{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+class BackboneImpl : public torch::nn::Module {
+ public:
+  explicit BackboneImpl(const ModelConfig& c);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(Backbone);
+
+class CausalLMImpl : public torch::nn::Module {
+ public:
+  explicit CausalLMImpl(const ModelConfig& c);
+  // Final hidden states [B, T, D]. With a cache, keys/values of these tokens are appended to it.
+  at::Tensor hidden(const ForwardInput& input, KvCache* cache = nullptr);
+  // LM head: [..., D] -> [..., V].
+  at::Tensor logits(const at::Tensor& hidden);
+  const ModelConfig& config() const { return config_; }
+
+  Backbone model{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when the embeddings are tied
+
+ private:
+  ModelConfig config_;
+  at::Tensor inv_freq_;  // [d/2]
+};
+TORCH_MODULE(CausalLM);
+
+// Additive attention mask [B, 1, T, S]: a query at absolute index q sees keys s <= q that are valid;
+// it always sees itself so that padding rows stay finite.
+at::Tensor causal_bias(const at::Tensor& key_valid, int64_t query_start, int64_t num_queries,
+                       at::ScalarType dtype);
+
+}  // namespace vecrl::models

@@ -1,0 +1,55 @@
+// contains_word: 1 when the response mentions the sample's target word (read from a dataset field)
+// or any word of a fixed list; 0 otherwise. With reward_absence the score is inverted.
+#include "rewards/reward_module.h"
+#include "rewards/verifiable/text_match.h"
+
+namespace vecrl::rewards {
+namespace {
+
+struct ContainsWordOptions {
+  std::string field = "word";       // dataset field holding the target word (used when `words` is empty)
+  std::vector<std::string> words;   // fixed target words (any one counts)
+  bool case_sensitive = false;
+  bool whole_word = true;
+  bool reward_absence = false;      // score 1 when none of the words appears (a "must not mention" rule)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("field", field);
+    v.field("words", words);
+    v.field("case_sensitive", case_sensitive);
+    v.field("whole_word", whole_word);
+    v.field("reward_absence", reward_absence);
+    v.require(!field.empty() || !words.empty(), "field", "set `field` or `words`");
+  }
+};
+
+class ContainsWord : public RewardModule {
+ public:
+  explicit ContainsWord(ContainsWordOptions o) : o_(std::move(o)) {}
+
+  std::vector<RewardDim> dims() const override { return {{"score", 0.0, 1.0}}; }
+
+  core::RewardMatrix score(const core::Rollouts& rollouts) const override {
+    return score_each(rollouts, [&](int64_t i) {
+      const auto targets =
+          o_.words.empty() ? std::vector<std::string>{record_string(rollouts.samples[i], o_.field, "contains_word")}
+                           : o_.words;
+      const std::string text = o_.case_sensitive ? rollouts.responses[i] : to_lower_ascii(rollouts.responses[i]);
+      for (const auto& target : targets) {
+        const std::string t = o_.case_sensitive ? target : to_lower_ascii(target);
+        if (o_.whole_word ? contains_whole_word(text, t) : text.find(t) != std::string::npos)
+          return o_.reward_absence ? 0.0 : 1.0;
+      }
+      return o_.reward_absence ? 1.0 : 0.0;
+    });
+  }
+
+ private:
+  ContainsWordOptions o_;
+};
+
+VECRL_REGISTER(reward_registry(), "contains_word", (core::make_configured<RewardModule, ContainsWordOptions, ContainsWord>));
+
+}  // namespace
+}  // namespace vecrl::rewards

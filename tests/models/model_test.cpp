@@ -1,0 +1,160 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/safetensors.h"
+#include "models/generation.h"
+#include "models/hf_checkpoint.h"
+#include "models/logprobs.h"
+#include "models/policy_runner.h"
+
+namespace fs = std::filesystem;
+using namespace vecrl;
+
+namespace {
+
+const std::string kStories = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
+
+// An independent float64 forward of the HF Llama checkpoint: one sequence, no batching, no cache,
+// written from the HF modeling code's equations rather than from models/.
+std::vector<double> reference_logprobs(const std::vector<int64_t>& ids) {
+  auto w = core::read_safetensors(kStories + "/model.safetensors");
+  auto W = [&](const std::string& name) { return w.at(name).to(torch::kDouble); };
+  const int64_t D = 64, H = 8, Hkv = 4, d = D / H, L = 5, T = static_cast<int64_t>(ids.size());
+  auto rms = [](const torch::Tensor& x, const torch::Tensor& g) {
+    return g * x / torch::sqrt(x.pow(2).mean(-1, true) + 1e-5);
+  };
+  auto x = W("model.embed_tokens.weight").index_select(0, torch::tensor(ids));  // [T, D]
+  std::vector<double> inv;
+  for (int64_t i = 0; i < d / 2; ++i) inv.push_back(1.0 / std::pow(10000.0, 2.0 * i / d));
+  auto pos = torch::arange(T, torch::kDouble).unsqueeze(1) * torch::tensor(inv, torch::kDouble).unsqueeze(0);
+  auto ang = torch::cat({pos, pos}, 1);  // [T, d]
+  auto rope = [&](const torch::Tensor& v) {  // v [heads, T, d]
+    auto rot = torch::cat({-v.narrow(2, d / 2, d / 2), v.narrow(2, 0, d / 2)}, 2);
+    return v * ang.cos() + rot * ang.sin();
+  };
+  auto causal = torch::ones({T, T}, torch::kBool).tril();
+  for (int64_t l = 0; l < L; ++l) {
+    const std::string p = "model.layers." + std::to_string(l) + ".";
+    auto h = rms(x, W(p + "input_layernorm.weight"));
+    auto q = rope(torch::matmul(h, W(p + "self_attn.q_proj.weight").t()).view({T, H, d}).transpose(0, 1));
+    auto k = rope(torch::matmul(h, W(p + "self_attn.k_proj.weight").t()).view({T, Hkv, d}).transpose(0, 1));
+    auto v = torch::matmul(h, W(p + "self_attn.v_proj.weight").t()).view({T, Hkv, d}).transpose(0, 1);
+    std::vector<torch::Tensor> heads;
+    for (int64_t head = 0; head < H; ++head) {
+      const int64_t kv = head / (H / Hkv);
+      auto s = torch::matmul(q[head], k[kv].t()) / std::sqrt(static_cast<double>(d));
+      s = s.masked_fill(causal.logical_not(), -1e300);
+      heads.push_back(torch::matmul(torch::softmax(s, -1), v[kv]));
+    }
+    x = x + torch::matmul(torch::cat(heads, 1), W(p + "self_attn.o_proj.weight").t());
+    auto h2 = rms(x, W(p + "post_attention_layernorm.weight"));
+    auto gate = torch::matmul(h2, W(p + "mlp.gate_proj.weight").t());
+    auto up = torch::matmul(h2, W(p + "mlp.up_proj.weight").t());
+    x = x + torch::matmul(gate * torch::sigmoid(gate) * up, W(p + "mlp.down_proj.weight").t());
+  }
+  auto logits = torch::matmul(rms(x, W("model.norm.weight")), W("model.embed_tokens.weight").t());
+  auto logp = torch::log_softmax(logits, -1);
+  std::vector<double> out;
+  for (int64_t t = 0; t + 1 < T; ++t) out.push_back(logp[t][ids[t + 1]].item<double>());
+  return out;
+}
+
+std::vector<int64_t> row(const torch::Tensor& t, int64_t i) {
+  auto r = t[i].contiguous();
+  return std::vector<int64_t>(r.data_ptr<int64_t>(), r.data_ptr<int64_t>() + r.numel());
+}
+
+}  // namespace
+
+TEST(Stories260K, GreedyFromBosReproducesThePublishedText) {
+  models::PolicyRunner runner(kStories, false);
+  models::GenerationOptions o;
+  o.sampler.temperature = 0;
+  o.max_new_tokens = 60;
+  o.stop_token_ids = {2};
+  auto gen = models::generate(runner.policy(), {{1}}, 1, o);
+  const std::vector<int64_t> published = {403, 407, 261, 378, 432, 383, 286, 261, 376, 298,
+                                          315, 421, 395, 317, 426, 338, 401, 396, 267};
+  auto ids = row(gen.tokens, 0);
+  ASSERT_GE(ids.size(), published.size());
+  EXPECT_EQ(std::vector<int64_t>(ids.begin(), ids.begin() + published.size()), published);
+  const std::string text = runner.tokenizer().decode(ids);
+  EXPECT_EQ(text.rfind("Once upon a time, there was a little girl named Lily. She loved to play outside in the park. "
+                       "One day, she saw a big, red ball.",
+                       0),
+            0u)
+      << text;
+}
+
+TEST(Stories260K, ScoreMatchesAFloat64Reference) {
+  models::PolicyRunner runner(kStories, false);
+  torch::NoGradGuard no_grad;
+  for (const std::string text : {"Once upon a time, there was a little girl.", "The cat sat on a big mat and smiled!",
+                                 "Tom and Sue went to the park. They played with a red ball."}) {
+    std::vector<int64_t> ids{1};
+    for (auto id : runner.tokenizer().encode(text)) ids.push_back(id);
+    auto expected = reference_logprobs(ids);
+    auto prompt = torch::tensor(std::vector<int64_t>{1}).view({1, 1});
+    auto response = torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end())).view({1, -1});
+    auto got = models::score_responses(runner.policy(), prompt, torch::ones({1, 1}, torch::kBool), response, 1.0, false);
+    ASSERT_EQ(got.logprobs.size(1), static_cast<int64_t>(expected.size()));
+    for (std::size_t t = 0; t < expected.size(); ++t)
+      EXPECT_NEAR(got.logprobs[0][t].item<double>(), expected[t], 1e-4) << text << " token " << t;
+  }
+}
+
+TEST(Stories260K, ChunkedLogprobsEqualUnchunked) {
+  models::PolicyRunner runner(kStories, false);
+  torch::NoGradGuard no_grad;
+  auto [prompt, mask] = models::left_pad({{1, 403, 407}, {1}}, 2);
+  auto response = torch::randint(3, 512, {2, 17});
+  auto whole = models::score_responses(runner.policy(), prompt, mask, response, 0.7, true, 1 << 20);
+  auto chunked = models::score_responses(runner.policy(), prompt, mask, response, 0.7, true, 3);
+  EXPECT_TRUE(torch::allclose(whole.logprobs, chunked.logprobs, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(whole.entropy, chunked.entropy, 1e-6, 1e-6));
+}
+
+TEST(HfCheckpoint, RejectsMissingUnexpectedAndMisshapenTensors) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "broken_model";
+  fs::create_directories(dir);
+  fs::copy_file(kStories + "/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+  auto tensors = core::read_safetensors(kStories + "/model.safetensors");
+  auto expect_error = [&](const std::map<std::string, at::Tensor>& t, const std::string& needle) {
+    core::write_safetensors((dir / "model.safetensors").string(), t);
+    try {
+      models::load_causal_lm(dir.string());
+      ADD_FAILURE() << "expected an error containing " << needle;
+    } catch (const core::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  auto missing = tensors;
+  missing.erase("model.norm.weight");
+  expect_error(missing, "missing tensors: model.norm.weight");
+  auto extra = tensors;
+  extra["model.layers.9.mlp.up_proj.weight"] = torch::zeros({2});
+  expect_error(extra, "unexpected tensor 'model.layers.9.mlp.up_proj.weight'");
+  auto shape = tensors;
+  shape["model.norm.weight"] = torch::zeros({63});
+  expect_error(shape, "tensor 'model.norm.weight' has shape [63]");
+}
+
+TEST(HfCheckpoint, UnsupportedModelTypeIsNamed) {
+  const fs::path dir = fs::path(::testing::TempDir()) / "gpt_model";
+  fs::create_directories(dir);
+  std::ifstream in(kStories + "/config.json");
+  auto j = nlohmann::json::parse(in);
+  j["model_type"] = "gpt_neox";
+  std::ofstream(dir / "config.json") << j.dump();
+  try {
+    models::load_causal_lm(dir.string());
+    FAIL();
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unsupported model_type 'gpt_neox'"), std::string::npos) << e.what();
+  }
+}

@@ -1,0 +1,71 @@
+// A table of bad configs: each must fail before any training with a message naming the key.
+#include <gtest/gtest.h>
+
+#include <cctype>
+
+#include "core/error.h"
+#include "tests/trainer/test_support.h"
+#include "trainer/rl_trainer.h"
+
+using namespace vecrl;
+
+namespace {
+
+struct BadConfig {
+  std::string override_;
+  std::string expected;
+};
+
+std::string failure(const std::string& override_) {
+  try {
+    trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(),
+                                                  test::with_temp_run({override_}, "bad_config")));
+  } catch (const core::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+class BadConfigs : public ::testing::TestWithParam<BadConfig> {};
+
+}  // namespace
+
+TEST_P(BadConfigs, FailWithAMessageNamingTheKey) {
+  const auto& p = GetParam();
+  const std::string message = failure(p.override_);
+  EXPECT_NE(message.find(p.expected), std::string::npos) << "override " << p.override_ << " gave: " << message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, BadConfigs,
+    ::testing::Values(
+        BadConfig{"rollout.group_size=0",
+                  "quickstart.yaml (override rollout.group_size=0): config key 'rollout.group_size': must be >= 1"},
+        BadConfig{"optim.lr=-1", "config key 'optim.lr': must be > 0"},
+        BadConfig{"optim.lr=abc", "config key 'optim.lr': expected a number, found 'abc'"},
+        BadConfig{"train.stepz=3", "unknown config key 'train.stepz'"},
+        BadConfig{"extra_section.a=1", "unknown config key 'extra_section'"},
+        BadConfig{"advantage.type=nope", "config key 'advantage.type': unknown advantage estimator 'nope'; registered: "},
+        BadConfig{"advantage.std=sample", "config key 'advantage.std': expected one of {unbiased, population}"},
+        BadConfig{"advantage.epsilon=1", "unknown config key 'advantage.epsilon'"},
+        BadConfig{"loss.clip_low=1.5", "config key 'loss.clip_low': must be in (0, 1)"},
+        BadConfig{"loss.aggregation=mean", "config key 'loss.aggregation': expected one of"},
+        BadConfig{"loss.type=dpo", "config key 'loss.type': unknown policy loss 'dpo'"},
+        BadConfig{"rewards.0.weight=x", "config key 'rewards[0].weight': expected a number"},
+        BadConfig{"rewards.1.type=bogus", "config key 'rewards[1].type': unknown reward module 'bogus'"},
+        BadConfig{"rewards.2.reward_absense=true", "unknown config key 'rewards[2].reward_absense'"},
+        BadConfig{"rewards=[]", "at least one reward module"},
+        BadConfig{"rollout.top_p=0", "config key 'rollout.top_p': must be in (0, 1]"},
+        BadConfig{"rollout.temperature=0", "config key 'rollout.temperature': must be > 0"},
+        BadConfig{"rollout=5", "config key 'rollout': expected a mapping"},
+        BadConfig{"train.mini_batches=7", "mini_batches (7) must divide the 64 rollouts"},
+        BadConfig{"run.threads=-1", "config key 'run.threads': must be >= 0"},
+        BadConfig{"run.name=a/b", "config key 'run.name'"},
+        BadConfig{"model.path=/nonexistent", "/nonexistent: not a model folder"},
+        BadConfig{"data.path=/nonexistent.jsonl", "/nonexistent.jsonl: cannot open"},
+        BadConfig{"data.prompt_field=question", "has no string field 'question' (config key data.prompt_field)"}),
+    [](const ::testing::TestParamInfo<BadConfig>& info) {
+      std::string name;
+      for (char c : info.param.override_) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+      return name;
+    });

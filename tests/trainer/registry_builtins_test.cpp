@@ -1,0 +1,15 @@
+// Every built-in name is registered in the libraries as linked into an executable.
+#include <gtest/gtest.h>
+
+#include "algorithms/advantage.h"
+#include "algorithms/policy_loss.h"
+#include "rewards/reward_module.h"
+
+using namespace vecrl;
+
+TEST(Registries, AllBuiltinsArePresent) {
+  for (const char* name : {"grpo"}) EXPECT_TRUE(algorithms::advantage_registry().contains(name)) << name;
+  for (const char* name : {"ppo_clip"}) EXPECT_TRUE(algorithms::policy_loss_registry().contains(name)) << name;
+  for (const char* name : {"contains_word", "ends_with", "word_limit"})
+    EXPECT_TRUE(rewards::reward_registry().contains(name)) << name;
+}

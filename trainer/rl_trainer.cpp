@@ -1,0 +1,315 @@
+#include "trainer/rl_trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "algorithms/advantage.h"
+#include "algorithms/policy_loss.h"
+#include "core/runtime.h"
+#include "core/safetensors.h"
+#include "distributed/process_info.h"
+#include "models/generation.h"
+#include "models/logprobs.h"
+#include "models/policy_runner.h"
+#include "rewards/reward_set.h"
+#include "trainer/prompt_dataset.h"
+
+namespace vecrl::trainer {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs `fn(rows)` over index chunks of at most `size` rows.
+void for_each_chunk(const torch::Tensor& rows, int64_t size, const std::function<void(const torch::Tensor&)>& fn) {
+  for (int64_t start = 0; start < rows.size(0); start += size) fn(rows.narrow(0, start, std::min(size, rows.size(0) - start)));
+}
+
+std::string format_line(int64_t step, int64_t total, const core::MetricMap& m, const std::vector<std::string>& dims) {
+  std::ostringstream os;
+  os << std::fixed << "step " << std::setw(3) << step << "/" << total;
+  for (const auto& d : dims) os << " | " << d << " " << std::setprecision(3) << m.at("rewards/" + d + "/mean");
+  os << " | total " << std::setprecision(3) << m.at("critic/score/mean");
+  auto kl = m.find("actor/kl_loss");
+  os << " | kl " << (kl != m.end() ? (std::ostringstream() << std::setprecision(4) << std::fixed << kl->second).str() : "-");
+  os << " | len " << std::setprecision(1) << m.at("response_length/mean");
+  os << " | " << std::setprecision(0) << m.at("perf/throughput") << " tok/s";
+  return os.str();
+}
+
+}  // namespace
+
+struct RlTrainer::State {
+  RunConfig config;
+  std::string run_dir;
+  distributed::ProcessInfo process;
+  std::unique_ptr<models::PolicyRunner> runner;
+  std::unique_ptr<PromptDataset> data;
+  std::unique_ptr<rewards::RewardSet> rewards;
+  std::unique_ptr<algorithms::AdvantageEstimator> estimator;
+  std::unique_ptr<algorithms::PolicyLoss> loss;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<core::JsonlMetricSink> sink;
+  std::vector<std::string> display_dims;
+
+  core::Rollouts rollout(int64_t step, const std::vector<nlohmann::json>& batch);
+  core::MetricMap update(const core::Rollouts& rollouts, const core::Advantages& advantages,
+                         const torch::Tensor& old_logprobs, const torch::Tensor& ref_logprobs, int64_t step);
+  torch::Tensor score_all(models::CausalLM& model, const core::Rollouts& r);
+};
+
+RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
+  auto& s = *state_;
+  s.config = std::move(loaded.config);
+  const auto& c = s.config;
+  core::configure_logging(c.run.log_level);
+  const int threads = core::configure_threads(c.run.threads);
+  torch::manual_seed(c.run.seed);
+  s.process = distributed::process_info_from_env();
+  VECRL_CHECK(s.process.world_size == 1, "this build trains on one process; launched with world size ",
+              s.process.world_size, " by ", s.process.launcher);
+
+  // Components read their own options now, so every config error appears before any work.
+  s.rewards = std::make_unique<rewards::RewardSet>(c.rewards);
+  s.estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
+  s.loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
+  s.data = std::make_unique<PromptDataset>(c.data, c.run.seed);
+  s.runner = std::make_unique<models::PolicyRunner>(c.model.path, s.loss->needs_reference());
+  auto& policy = s.runner->policy();
+  policy->train();
+  s.optimizer = std::make_unique<torch::optim::AdamW>(
+      policy->parameters(), torch::optim::AdamWOptions(c.optim.lr)
+                                .betas({c.optim.beta1, c.optim.beta2})
+                                .eps(c.optim.eps)
+                                .weight_decay(c.optim.weight_decay));
+
+  s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
+  fs::create_directories(s.run_dir);
+  std::ofstream(fs::path(s.run_dir) / "config.yaml") << core::to_yaml_string(loaded.root->resolved());
+  const auto metrics_path = fs::path(s.run_dir) / "metrics.jsonl";
+  fs::remove(metrics_path);
+  s.sink = std::make_unique<core::JsonlMetricSink>(metrics_path.string());
+  for (const auto& name : s.rewards->dim_names()) s.display_dims.push_back(name);
+  int64_t num_params = 0;
+  for (const auto& p : policy->parameters()) num_params += p.numel();
+  spdlog::info("run '{}': model {} ({} parameters), {} threads, {} prompts x {} samples per step, {} steps",
+               c.run.name, c.model.path, num_params, threads, c.rollout.prompts_per_step, c.rollout.group_size, c.train.steps);
+}
+
+RlTrainer::~RlTrainer() = default;
+
+const std::string& RlTrainer::run_dir() const { return state_->run_dir; }
+
+core::Rollouts RlTrainer::State::rollout(int64_t step, const std::vector<nlohmann::json>& batch) {
+  const auto& c = config;
+  const auto& tok = runner->tokenizer();
+  std::vector<std::vector<int64_t>> prompts;
+  for (const auto& record : batch) {
+    std::vector<int64_t> ids;
+    if (c.data.add_bos) ids.push_back(tok.bos_id());
+    const auto body = tok.encode(data->prompt_of(record));
+    ids.insert(ids.end(), body.begin(), body.end());
+    prompts.push_back(std::move(ids));
+  }
+  models::GenerationOptions g;
+  g.sampler.temperature = c.rollout.temperature;
+  g.sampler.top_p = c.rollout.top_p;
+  g.max_new_tokens = c.rollout.max_new_tokens;
+  g.stop_token_ids = {tok.eos_id()};
+  g.pad_token_id = tok.eos_id();
+  g.seed = c.run.seed * 1000003ULL + static_cast<uint64_t>(step);
+  auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);
+
+  core::Rollouts r;
+  r.group_size = c.rollout.group_size;
+  r.prompt_ids = gen.prompt_ids;
+  r.prompt_mask = gen.prompt_mask;
+  r.response_ids = gen.tokens;
+  r.response_mask = gen.mask;
+  r.behaviour_logprobs = gen.logprobs;
+  r.truncated = gen.truncated;
+  auto tokens = gen.tokens.accessor<int64_t, 2>();
+  auto mask = gen.mask.accessor<bool, 2>();
+  for (int64_t i = 0; i < gen.tokens.size(0); ++i) {
+    const auto& record = batch[i / c.rollout.group_size];
+    std::vector<int64_t> ids;
+    for (int64_t t = 0; t < gen.tokens.size(1) && mask[i][t]; ++t)
+      if (tokens[i][t] != tok.eos_id()) ids.push_back(tokens[i][t]);
+    r.prompts.push_back(data->prompt_of(record));
+    r.responses.push_back(tok.decode(ids));
+    r.samples.push_back(record);
+  }
+  r.check();
+  return r;
+}
+
+torch::Tensor RlTrainer::State::score_all(models::CausalLM& model, const core::Rollouts& r) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for_each_chunk(torch::arange(r.size()), config.train.micro_batch_size, [&](const torch::Tensor& rows) {
+    parts.push_back(models::score_responses(model, r.prompt_ids.index_select(0, rows),
+                                            r.prompt_mask.index_select(0, rows), r.response_ids.index_select(0, rows),
+                                            config.rollout.temperature, false)
+                        .logprobs);
+  });
+  return torch::cat(parts, 0);
+}
+
+core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Advantages& advantages,
+                                         const torch::Tensor& old_logprobs, const torch::Tensor& ref_logprobs,
+                                         int64_t step) {
+  const auto& c = config;
+  auto& policy = runner->policy();
+  auto token_adv = advantages.per_token(0, r.response_mask);  // [N, T]
+  core::MetricMap sums;
+  int64_t updates = 0;
+  std::mt19937_64 rng(c.run.seed * 7919ULL + static_cast<uint64_t>(step));
+  const int64_t N = r.size(), mini = N / c.train.mini_batches;
+  for (int64_t epoch = 0; epoch < c.train.epochs; ++epoch) {
+    std::vector<int64_t> order(N);
+    std::iota(order.begin(), order.end(), 0);
+    if (c.train.mini_batches > 1) std::shuffle(order.begin(), order.end(), rng);
+    auto perm = torch::tensor(order, torch::kLong);
+    for (int64_t m = 0; m < c.train.mini_batches; ++m) {
+      auto rows = perm.narrow(0, m * mini, mini);
+      algorithms::Normalizers norm;
+      norm.tokens = std::max<double>(1.0, r.response_mask.index_select(0, rows).sum().item<double>());
+      norm.sequences = static_cast<double>(mini);
+      norm.constant_length = static_cast<double>(c.rollout.max_new_tokens);
+      optimizer->zero_grad();
+      core::MetricMap micro_sums;
+      for_each_chunk(rows, c.train.micro_batch_size, [&](const torch::Tensor& micro) {
+        auto scores = models::score_responses(policy, r.prompt_ids.index_select(0, micro),
+                                              r.prompt_mask.index_select(0, micro),
+                                              r.response_ids.index_select(0, micro), c.rollout.temperature, true);
+        algorithms::LossInput in;
+        in.logprobs = scores.logprobs;
+        in.old_logprobs = old_logprobs.index_select(0, micro);
+        if (ref_logprobs.defined()) in.ref_logprobs = ref_logprobs.index_select(0, micro);
+        in.advantages = token_adv.index_select(0, micro);
+        in.mask = r.response_mask.index_select(0, micro);
+        in.normalizers = norm;
+        auto out = loss->compute(in);
+        out.loss.backward();
+        for (const auto& [k, v] : out.metrics) micro_sums[k] += v;
+        micro_sums["actor/entropy"] +=
+            algorithms::aggregate(scores.entropy.detach(), in.mask, algorithms::Aggregation::kTokenMean, norm)
+                .item<double>();
+      });
+      const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
+      micro_sums["actor/grad_norm"] = torch::nn::utils::clip_grad_norm_(policy->parameters(), max_norm);
+      optimizer->step();
+      for (const auto& [k, v] : micro_sums) sums[k] += v;
+      ++updates;
+    }
+  }
+  for (auto& [k, v] : sums) v /= static_cast<double>(updates);
+  sums["actor/lr"] = c.optim.lr;
+  return sums;
+}
+
+core::MetricMap RlTrainer::step(int64_t step) {
+  auto& s = *state_;
+  const auto& c = s.config;
+  core::MetricMap m;
+  const auto t_step = Clock::now();
+
+  auto t = Clock::now();
+  auto batch = s.data->next_batch(c.rollout.prompts_per_step);
+  auto rollouts = s.rollout(step, batch);
+  m["timing_s/gen"] = seconds_since(t);
+
+  t = Clock::now();
+  auto rewards = s.rewards->score(rollouts);
+  m["timing_s/reward"] = seconds_since(t);
+
+  t = Clock::now();
+  auto old_logprobs = s.score_all(s.runner->policy(), rollouts);
+  m["timing_s/old_log_prob"] = seconds_since(t);
+  torch::Tensor ref_logprobs;
+  if (auto* ref = s.runner->reference()) {
+    t = Clock::now();
+    ref_logprobs = s.score_all(*ref, rollouts);
+    m["timing_s/ref"] = seconds_since(t);
+  }
+
+  t = Clock::now();
+  auto advantages = s.estimator->compute({rewards, s.rewards->weights(), rollouts.group_size});
+  m["timing_s/adv"] = seconds_since(t);
+
+  t = Clock::now();
+  auto update_metrics = s.update(rollouts, advantages, old_logprobs, ref_logprobs, step);
+  m["timing_s/update_actor"] = seconds_since(t);
+  m.insert(update_metrics.begin(), update_metrics.end());
+
+  // Metrics of the batch (verl names).
+  auto reward_metrics = rewards::RewardSet::metrics(rewards, s.rewards->weights());
+  m.insert(reward_metrics.begin(), reward_metrics.end());
+  auto adv = advantages.values[0];
+  m["critic/advantages/mean"] = adv.mean().item<double>();
+  m["critic/advantages/max"] = adv.max().item<double>();
+  m["critic/advantages/min"] = adv.min().item<double>();
+  auto total = (rewards.values.select(1, 0) * torch::tensor(s.rewards->weights()).to(torch::kFloat)).sum(1);
+  auto group_std = total.view({-1, rollouts.group_size}).std(1, /*unbiased=*/false);
+  m["frac_reward_zero_std"] = (group_std < 1e-8).to(torch::kDouble).mean().item<double>();
+  auto lengths = rollouts.response_mask.sum(1).to(torch::kDouble);
+  m["response_length/mean"] = lengths.mean().item<double>();
+  m["response_length/max"] = lengths.max().item<double>();
+  m["response_length/min"] = lengths.min().item<double>();
+  m["response_length/clip_ratio"] = rollouts.truncated.to(torch::kDouble).mean().item<double>();
+  auto mask = rollouts.response_mask;
+  auto diff = (rollouts.behaviour_logprobs - old_logprobs).abs().masked_select(mask);
+  m["sampling/logp_diff/mean"] = diff.numel() ? diff.mean().item<double>() : 0.0;
+  m["sampling/logp_diff/max"] = diff.numel() ? diff.max().item<double>() : 0.0;
+  m["rewards/module_failures"] = static_cast<double>(s.rewards->failures());
+  m["timing_s/step"] = seconds_since(t_step);
+  m["perf/throughput"] = lengths.sum().item<double>() / m["timing_s/step"];
+  s.sink->write(step, m);
+  return m;
+}
+
+TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_line) {
+  auto& s = *state_;
+  const auto& c = s.config;
+  const auto start = Clock::now();
+  std::vector<double> totals;
+  for (int64_t i = 1; i <= c.train.steps; ++i) {
+    auto m = step(i);
+    totals.push_back(m.at("critic/score/mean"));
+    on_line(format_line(i, c.train.steps, m, s.display_dims));
+  }
+  // Save the trained policy as a HuggingFace folder next to the metrics.
+  const fs::path final_dir = fs::path(s.run_dir) / "final";
+  fs::create_directories(final_dir);
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& item : s.runner->policy()->named_parameters()) tensors.emplace(item.key(), item.value().detach());
+  core::write_safetensors((final_dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  for (const char* file : {"config.json", "tokenizer.model"})
+    if (fs::exists(fs::path(c.model.path) / file))
+      fs::copy_file(fs::path(c.model.path) / file, final_dir / file, fs::copy_options::overwrite_existing);
+
+  TrainSummary summary;
+  summary.steps = c.train.steps;
+  summary.run_dir = s.run_dir;
+  summary.seconds = seconds_since(start);
+  const auto w = std::min<std::size_t>(static_cast<std::size_t>(c.train.summary_window), totals.size());
+  summary.window = static_cast<int64_t>(w);
+  summary.first_window_reward = std::accumulate(totals.begin(), totals.begin() + w, 0.0) / static_cast<double>(w);
+  summary.last_window_reward = std::accumulate(totals.end() - w, totals.end(), 0.0) / static_cast<double>(w);
+  return summary;
+}
+
+}  // namespace vecrl::trainer

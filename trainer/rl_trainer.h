@@ -1,0 +1,42 @@
+#pragma once
+// The RL step loop: sample prompts -> G rollouts each -> reward vectors -> advantages ->
+// micro-batched PPO-style update -> metrics.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/metrics.h"
+#include "trainer/run_config.h"
+
+namespace vecrl::trainer {
+
+struct TrainSummary {
+  int64_t steps = 0;
+  double first_window_reward = 0;  // mean total reward over the first summary_window steps
+  double last_window_reward = 0;   // ... and over the last summary_window steps
+  int64_t window = 0;              // summary_window actually used
+  double seconds = 0;
+  std::string run_dir;
+};
+
+class RlTrainer {
+ public:
+  // Builds the model, data, rewards, estimator, loss and optimizer; every config error surfaces
+  // here, before any work. Writes the resolved config into the run directory.
+  explicit RlTrainer(LoadedConfig loaded);
+  ~RlTrainer();
+
+  // Runs all steps; `on_line` receives each human-readable progress line.
+  TrainSummary run(const std::function<void(const std::string&)>& on_line);
+
+  // One RL step (1-based index); returns its metrics.
+  core::MetricMap step(int64_t step);
+
+  const std::string& run_dir() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace vecrl::trainer

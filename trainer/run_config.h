@@ -1,0 +1,164 @@
+#pragma once
+// The run configuration: one YAML file, parsed once into these structs. Defaults live here only.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+namespace vecrl::trainer {
+
+struct RunOptions {
+  std::string name = "run";          // run directory is <output_dir>/<name>
+  std::string output_dir = "runs";
+  uint64_t seed = 1;
+  int threads = 0;                   // LibTorch intra-op threads; 0 = all cores
+  std::string log_level = "info";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("name", name);
+    v.field("output_dir", output_dir);
+    v.field("seed", seed);
+    v.field("threads", threads);
+    v.field("log_level", log_level);
+    v.require(!name.empty() && name.find('/') == std::string::npos, "name",
+              "must be a non-empty name without '/'");
+    v.require(threads >= 0, "threads", core::str_cat("must be >= 0, got ", threads));
+  }
+};
+
+struct ModelOptions {
+  std::string path;  // HuggingFace model folder (config.json, model.safetensors, tokenizer.model)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("path", path);
+    v.require(!path.empty(), "path", "is required (a HuggingFace model folder)");
+  }
+};
+
+struct DataOptions {
+  std::string path;                    // JSONL file, one record per prompt
+  std::string prompt_field = "prompt";
+  bool add_bos = true;
+  bool shuffle = true;                 // reshuffled every epoch from the run seed
+
+  template <class V>
+  void visit(V& v) {
+    v.field("path", path);
+    v.field("prompt_field", prompt_field);
+    v.field("add_bos", add_bos);
+    v.field("shuffle", shuffle);
+    v.require(!path.empty(), "path", "is required (a JSONL file of prompts)");
+  }
+};
+
+struct RolloutOptions {
+  int64_t prompts_per_step = 8;
+  int64_t group_size = 8;      // G samples per prompt
+  int64_t max_new_tokens = 48;
+  double temperature = 1.0;
+  double top_p = 1.0;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("prompts_per_step", prompts_per_step);
+    v.field("group_size", group_size);
+    v.field("max_new_tokens", max_new_tokens);
+    v.field("temperature", temperature);
+    v.field("top_p", top_p);
+    v.require(prompts_per_step >= 1, "prompts_per_step", core::str_cat("must be >= 1, got ", prompts_per_step));
+    v.require(group_size >= 1, "group_size", core::str_cat("must be >= 1, got ", group_size));
+    v.require(max_new_tokens >= 1, "max_new_tokens", core::str_cat("must be >= 1, got ", max_new_tokens));
+    v.require(temperature > 0, "temperature", core::str_cat("must be > 0 for RL rollouts, got ", temperature));
+    v.require(top_p > 0 && top_p <= 1, "top_p", core::str_cat("must be in (0, 1], got ", top_p));
+  }
+};
+
+struct OptimOptions {
+  double lr = 1e-4;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double max_grad_norm = 1.0;  // 0 disables clipping
+
+  template <class V>
+  void visit(V& v) {
+    v.field("lr", lr);
+    v.field("beta1", beta1);
+    v.field("beta2", beta2);
+    v.field("eps", eps);
+    v.field("weight_decay", weight_decay);
+    v.field("max_grad_norm", max_grad_norm);
+    v.require(lr > 0, "lr", core::str_cat("must be > 0, got ", lr));
+    v.require(beta1 >= 0 && beta1 < 1, "beta1", core::str_cat("must be in [0, 1), got ", beta1));
+    v.require(beta2 >= 0 && beta2 < 1, "beta2", core::str_cat("must be in [0, 1), got ", beta2));
+    v.require(eps > 0, "eps", core::str_cat("must be > 0, got ", eps));
+    v.require(weight_decay >= 0, "weight_decay", core::str_cat("must be >= 0, got ", weight_decay));
+    v.require(max_grad_norm >= 0, "max_grad_norm", core::str_cat("must be >= 0, got ", max_grad_norm));
+  }
+};
+
+struct TrainOptions {
+  int64_t steps = 50;
+  int64_t mini_batches = 1;      // optimizer steps per rollout batch
+  int64_t epochs = 1;            // passes over each rollout batch
+  int64_t micro_batch_size = 16; // rollouts per forward/backward (does not change the result)
+  int64_t summary_window = 10;   // steps averaged in the first/last reward summary
+
+  template <class V>
+  void visit(V& v) {
+    v.field("steps", steps);
+    v.field("mini_batches", mini_batches);
+    v.field("epochs", epochs);
+    v.field("micro_batch_size", micro_batch_size);
+    v.field("summary_window", summary_window);
+    v.require(steps >= 1, "steps", core::str_cat("must be >= 1, got ", steps));
+    v.require(mini_batches >= 1, "mini_batches", core::str_cat("must be >= 1, got ", mini_batches));
+    v.require(epochs >= 1, "epochs", core::str_cat("must be >= 1, got ", epochs));
+    v.require(micro_batch_size >= 1, "micro_batch_size", core::str_cat("must be >= 1, got ", micro_batch_size));
+    v.require(summary_window >= 1, "summary_window", core::str_cat("must be >= 1, got ", summary_window));
+  }
+};
+
+struct RunConfig {
+  RunOptions run;
+  ModelOptions model;
+  DataOptions data;
+  RolloutOptions rollout;
+  std::vector<core::ComponentSpec> rewards;
+  core::ComponentSpec advantage;
+  core::ComponentSpec loss;
+  OptimOptions optim;
+  TrainOptions train;
+
+  template <class V>
+  void visit(V& v) {
+    v.section("run", run);
+    v.section("model", model);
+    v.section("data", data);
+    v.section("rollout", rollout);
+    v.component_list("rewards", rewards);
+    v.component("advantage", advantage, "grpo");
+    v.component("loss", loss, "ppo_clip");
+    v.section("optim", optim);
+    v.section("train", train);
+    v.require(rollout.prompts_per_step * rollout.group_size % train.mini_batches == 0, "train",
+              core::str_cat("mini_batches (", train.mini_batches, ") must divide the ",
+                            rollout.prompts_per_step * rollout.group_size, " rollouts of a step"));
+  }
+};
+
+// A parsed run config plus the document it came from; components still read their own options.
+struct LoadedConfig {
+  RunConfig config;
+  std::shared_ptr<core::ConfigNode> root;  // root->resolved() is the resolved document
+};
+
+// Reads `file`, applies `key.path=value` overrides, and parses it. Throws core::Error with the
+// file, line and key of the first problem.
+LoadedConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides);
+
+}  // namespace vecrl::trainer
