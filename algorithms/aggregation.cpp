@@ -4,6 +4,15 @@
 
 namespace vecrl::algorithms {
 
+const std::vector<std::pair<std::string, Aggregation>>& aggregation_names() {
+  static const std::vector<std::pair<std::string, Aggregation>> names = {
+      {"token-mean", Aggregation::kTokenMean},
+      {"seq-mean-token-mean", Aggregation::kSeqMeanTokenMean},
+      {"seq-mean-token-sum", Aggregation::kSeqMeanTokenSum},
+      {"seq-mean-token-sum-norm", Aggregation::kSeqMeanTokenSumNorm}};
+  return names;
+}
+
 at::Tensor aggregate(const at::Tensor& values, const at::Tensor& mask, Aggregation mode, const Normalizers& norm) {
   auto m = mask.to(values.scalar_type());
   auto masked = values * m;

@@ -6,7 +6,14 @@
 
 namespace vecrl::algorithms {
 
+#include <string>
+#include <utility>
+#include <vector>
+
 enum class Aggregation { kTokenMean, kSeqMeanTokenMean, kSeqMeanTokenSum, kSeqMeanTokenSumNorm };
+
+// "token-mean", "seq-mean-token-mean", "seq-mean-token-sum", "seq-mean-token-sum-norm".
+const std::vector<std::pair<std::string, Aggregation>>& aggregation_names();
 
 struct Normalizers {
   double tokens = 1;          // loss tokens in the mini-batch

@@ -1,9 +1,14 @@
-// GRPO (DeepSeekMath, arXiv 2402.03300) on the weighted reward r = sum_k w_k r_k:
+// GRPO (DeepSeekMath, arXiv 2402.03300) on the weighted reward r = sum_k w_k r_k (algorithms.md §1.1):
 //   A_i = (r_i - mean_group(r)) / (std_group(r) + eps)      (normalize_std: true)
-//   A_i =  r_i - mean_group(r)                               (normalize_std: false, Dr. GRPO's advantage)
-// Rollouts whose weighted dimensions are not all valid are left out of the group statistics and get
-// A = 0. A group of one (G = 1) or with one valid rollout gets A = 0 (verl instead returns A = r; we
-// choose 0 because a lone sample has no baseline — algorithms.md §1.1).
+//   A_i =  r_i - mean_group(r)                               (normalize_std: false)
+// Registered three times with different defaults:
+//   grpo    — unbiased std, eps 1e-6 (verl);
+//   rc      — "reward combination" (DVAO's baseline, §2): the same estimator, population std;
+//   dr_grpo — Dr. GRPO (arXiv 2503.20783, §1.2): no std division (pair it with
+//             loss.aggregation: seq-mean-token-sum-norm).
+// Rows whose weighted dimensions are not all valid are left out of the statistics and get A = 0.
+// A group of one (G = 1) or with a single valid rollout gets A = 0 (verl returns A = r there; a
+// lone sample has no baseline).
 #include <ATen/ATen.h>
 
 #include "algorithms/advantage.h"
@@ -20,10 +25,18 @@ struct GrpoOptions {
   template <class V>
   void visit(V& v) {
     v.field("normalize_std", normalize_std);
-    v.choice("std", std, {{"unbiased", StdKind::kUnbiased}, {"population", StdKind::kPopulation}});
+    v.choice("std", std, std_kind_names());
     v.field("eps", eps);
     v.require(eps >= 0, "eps", core::str_cat("must be >= 0, got ", eps));
   }
+};
+
+struct RcOptions : GrpoOptions {
+  RcOptions() { std = StdKind::kPopulation; }
+};
+
+struct DrGrpoOptions : GrpoOptions {
+  DrGrpoOptions() { normalize_std = false; }
 };
 
 class Grpo : public AdvantageEstimator {
@@ -32,14 +45,10 @@ class Grpo : public AdvantageEstimator {
 
   core::Advantages compute(const AdvantageInput& input) const override {
     auto [reward, valid] = weighted_scalar_reward(input);  // [N], [N]
-    const int64_t G = input.group_size, P = reward.size(0) / G;
-    auto r = reward.view({P, G});
-    auto ok = valid.view({P, G});
-    auto stats = group_stats(r, ok, options_.std);
-    auto centered = r.to(at::kDouble) - stats.mean;
-    auto adv = options_.normalize_std ? centered / (stats.std + options_.eps) : centered;
-    adv = at::where(ok.logical_and(stats.count > 1), adv, at::zeros_like(adv));
-    return {{"primary"}, adv.to(at::kFloat).reshape({1, P * G})};
+    const int64_t G = input.group_size, P = input.num_groups();
+    auto adv = group_normalize(reward.view({P, G}), valid.view({P, G}), options_.std, options_.eps,
+                               options_.normalize_std);
+    return core::Advantages::single(adv.reshape({P * G}));
   }
 
  private:
@@ -47,6 +56,8 @@ class Grpo : public AdvantageEstimator {
 };
 
 VECRL_REGISTER(advantage_registry(), "grpo", (core::make_configured<AdvantageEstimator, GrpoOptions, Grpo>));
+VECRL_REGISTER(advantage_registry(), "rc", (core::make_configured<AdvantageEstimator, RcOptions, Grpo>));
+VECRL_REGISTER(advantage_registry(), "dr_grpo", (core::make_configured<AdvantageEstimator, DrGrpoOptions, Grpo>));
 
 }  // namespace
 }  // namespace vecrl::algorithms

@@ -5,7 +5,14 @@
 
 namespace vecrl::algorithms {
 
-enum class KlEstimator { kK1, kK2, kK3 };
+#include <string>
+#include <utility>
+#include <vector>
+
+// k3+ : the value of k3 with the gradient of k2 (verl's straight-through "k3+").
+enum class KlEstimator { kK1, kK2, kK3, kK3Plus };
+
+const std::vector<std::pair<std::string, KlEstimator>>& kl_estimator_names();
 
 at::Tensor kl_k1(const at::Tensor& logp, const at::Tensor& ref_logp);  // logp - ref
 at::Tensor kl_k2(const at::Tensor& logp, const at::Tensor& ref_logp);  // 0.5 (logp - ref)^2

@@ -27,6 +27,10 @@ struct Rollouts {
 
   int64_t size() const { return static_cast<int64_t>(responses.size()); }
   int64_t num_groups() const { return size() / group_size; }
+  // The rollouts of the listed groups, in that order.
+  Rollouts select_groups(const std::vector<int64_t>& groups) const;
+  // Joins batches with the same group size, re-padding prompts (left) and responses (right).
+  static Rollouts concat(const std::vector<Rollouts>& parts, int64_t pad_id);
   // Checks that every tensor agrees with N and with each other; throws with the shapes otherwise.
   void check() const;
 };
@@ -39,6 +43,10 @@ struct RewardMatrix {
   static RewardMatrix zeros(int64_t n, int64_t m, std::vector<std::string> names);
   // Concatenates along K (the dimensions of several reward modules).
   static RewardMatrix concat(const std::vector<RewardMatrix>& parts);
+  // Rows (rollouts) `rows` [R] int64, in that order.
+  RewardMatrix select_rows(const at::Tensor& rows) const;
+  // Stacks matrices with the same dimensions along N.
+  static RewardMatrix stack_rows(const std::vector<RewardMatrix>& parts);
   int64_t rollouts() const { return values.size(0); }
   int64_t answers() const { return values.size(1); }
   int64_t dims() const { return values.size(2); }
@@ -47,11 +55,20 @@ struct RewardMatrix {
 };
 
 struct Advantages {
-  std::vector<std::string> channels;  // C channel names ("primary" for single-channel estimators)
-  at::Tensor values;                  // [C, N] float32, one scalar per rollout and channel
+  std::vector<std::string> channels;    // C channel names ("primary" for single-channel estimators)
+  at::Tensor values;                    // [C, N] float32, one scalar per rollout and channel
+  at::Tensor token_values;              // [C, N, T] float32 when advantages vary within a rollout, else undefined
+  at::Tensor rollout_mask;              // [C, N] bool, rollouts each channel's loss covers; undefined = all
+  std::vector<double> channel_weights;  // C loss weights; empty = 1 each
 
-  // Broadcast channel c to tokens: [N, T] = values[c] * response_mask.
+  int64_t num_channels() const { return values.size(0); }
+  double weight(int64_t channel) const;
+  // Channel c per token: [N, T] (token_values, or values broadcast), zero outside response_mask.
   at::Tensor per_token(int64_t channel, const at::Tensor& response_mask) const;
+  // Tokens channel c's loss covers: response_mask restricted to the channel's rollouts. [N, T] bool.
+  at::Tensor loss_mask(int64_t channel, const at::Tensor& response_mask) const;
+  // Single-channel advantages from one value per rollout [N].
+  static Advantages single(const at::Tensor& per_rollout);
 };
 
 }  // namespace vecrl::core

@@ -176,7 +176,26 @@ void ConfigNode::read_value(const YAML::Node& n, double& v) {
 void ConfigNode::read_value(const YAML::Node& n, std::string& v) { v = scalar_as<std::string>(n, "a string"); }
 void ConfigNode::read_value(const YAML::Node& n, std::vector<double>& v) { read_list(n, v, "numbers"); }
 void ConfigNode::read_value(const YAML::Node& n, std::vector<int64_t>& v) { read_list(n, v, "integers"); }
-void ConfigNode::read_value(const YAML::Node& n, std::vector<std::string>& v) { read_list(n, v, "strings"); }
+void ConfigNode::read_value(const YAML::Node& n, std::vector<std::string>& v) {
+  if (n.IsScalar()) {
+    v = {n.Scalar()};
+    return;
+  }
+  read_list(n, v, "strings");
+}
+void ConfigNode::read_value(const YAML::Node& n, std::vector<std::vector<double>>& v) {
+  if (!n.IsSequence()) throw Error(str_cat("expected a list of lists of numbers, found ", describe(n)));
+  v.clear();
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    std::vector<double> row;
+    try {
+      read_list(n[i], row, "numbers");
+    } catch (const Error& e) {
+      throw Error(str_cat("item ", i, ": ", e.what()));
+    }
+    v.push_back(std::move(row));
+  }
+}
 
 YAML::Node load_yaml_file(const std::string& file) {
   std::ifstream in(file);

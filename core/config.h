@@ -144,7 +144,8 @@ class ConfigNode {
   static void read_value(const YAML::Node& n, std::string& v);
   static void read_value(const YAML::Node& n, std::vector<double>& v);
   static void read_value(const YAML::Node& n, std::vector<int64_t>& v);
-  static void read_value(const YAML::Node& n, std::vector<std::string>& v);
+  static void read_value(const YAML::Node& n, std::vector<std::string>& v);  // a scalar reads as one item
+  static void read_value(const YAML::Node& n, std::vector<std::vector<double>>& v);
 
   YAML::Node in_;
   YAML::Node out_;

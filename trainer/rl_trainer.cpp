@@ -13,6 +13,7 @@
 
 #include "algorithms/advantage.h"
 #include "algorithms/policy_loss.h"
+#include "core/plugin.h"
 #include "core/runtime.h"
 #include "core/safetensors.h"
 #include "distributed/process_info.h"
@@ -65,10 +66,15 @@ struct RlTrainer::State {
   std::unique_ptr<core::JsonlMetricSink> sink;
   std::vector<std::string> display_dims;
 
-  core::Rollouts rollout(int64_t step, const std::vector<nlohmann::json>& batch);
+  core::Rollouts rollout(uint64_t seed, const std::vector<nlohmann::json>& batch);
+  // Generates and scores one step's batch; with dynamic sampling, resamples until the batch has
+  // prompts_per_step groups whose total reward varies (or the round cap is hit).
+  std::pair<core::Rollouts, core::RewardMatrix> sample_batch(int64_t step, core::MetricMap& metrics);
   core::MetricMap update(const core::Rollouts& rollouts, const core::Advantages& advantages,
-                         const torch::Tensor& old_logprobs, const torch::Tensor& ref_logprobs, int64_t step);
+                         const torch::Tensor& loss_mask, const torch::Tensor& old_logprobs,
+                         const torch::Tensor& ref_logprobs, int64_t step);
   torch::Tensor score_all(models::CausalLM& model, const core::Rollouts& r);
+  torch::Tensor total_reward(const core::RewardMatrix& rewards) const;
 };
 
 RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
@@ -76,6 +82,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.config = std::move(loaded.config);
   const auto& c = s.config;
   core::configure_logging(c.run.log_level);
+  core::load_plugins(c.plugins);
   const int threads = core::configure_threads(c.run.threads);
   torch::manual_seed(c.run.seed);
   s.process = distributed::process_info_from_env();
@@ -87,7 +94,8 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
   s.loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
   s.data = std::make_unique<PromptDataset>(c.data, c.run.seed);
-  s.runner = std::make_unique<models::PolicyRunner>(c.model.path, s.loss->needs_reference());
+  s.runner = std::make_unique<models::PolicyRunner>(c.model.path,
+                                                    s.loss->needs_reference() || c.kl_in_reward.coef > 0);
   auto& policy = s.runner->policy();
   policy->train();
   s.optimizer = std::make_unique<torch::optim::AdamW>(
@@ -113,7 +121,7 @@ RlTrainer::~RlTrainer() = default;
 
 const std::string& RlTrainer::run_dir() const { return state_->run_dir; }
 
-core::Rollouts RlTrainer::State::rollout(int64_t step, const std::vector<nlohmann::json>& batch) {
+core::Rollouts RlTrainer::State::rollout(uint64_t seed, const std::vector<nlohmann::json>& batch) {
   const auto& c = config;
   const auto& tok = runner->tokenizer();
   std::vector<std::vector<int64_t>> prompts;
@@ -130,7 +138,7 @@ core::Rollouts RlTrainer::State::rollout(int64_t step, const std::vector<nlohman
   g.max_new_tokens = c.rollout.max_new_tokens;
   g.stop_token_ids = {tok.eos_id()};
   g.pad_token_id = tok.eos_id();
-  g.seed = c.run.seed * 1000003ULL + static_cast<uint64_t>(step);
+  g.seed = seed;
   auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);
 
   core::Rollouts r;
@@ -156,6 +164,62 @@ core::Rollouts RlTrainer::State::rollout(int64_t step, const std::vector<nlohman
   return r;
 }
 
+torch::Tensor RlTrainer::State::total_reward(const core::RewardMatrix& r) const {
+  auto w = torch::tensor(rewards->weights(), torch::kDouble).to(torch::kFloat);
+  return (r.values.select(1, 0).masked_fill(r.valid.select(1, 0).logical_not(), 0) * w).sum(1);  // [N]
+}
+
+std::pair<core::Rollouts, core::RewardMatrix> RlTrainer::State::sample_batch(int64_t step, core::MetricMap& m) {
+  const auto& c = config;
+  const int64_t P = c.rollout.prompts_per_step, G = c.rollout.group_size;
+  const int64_t rounds = c.rollout.dynamic_sampling ? c.rollout.max_sampling_rounds : 1;
+  std::vector<core::Rollouts> kept, spare;
+  std::vector<core::RewardMatrix> kept_rewards, spare_rewards;
+  int64_t kept_groups = 0, round = 0;
+  double reward_seconds = 0;
+  for (; round < rounds && kept_groups < P; ++round) {
+    const uint64_t seed = c.run.seed * 1000003ULL + static_cast<uint64_t>(step) * 64 + static_cast<uint64_t>(round);
+    auto r = rollout(seed, data->next_batch(P));
+    const auto t = Clock::now();
+    auto scored = rewards->score(r);
+    reward_seconds += seconds_since(t);
+    if (!c.rollout.dynamic_sampling) return {std::move(r), std::move(scored)};
+    auto varies = (total_reward(scored).view({P, G}).std(1, /*unbiased=*/false) > 1e-8);
+    std::vector<int64_t> good, flat;
+    for (int64_t g = 0; g < P; ++g) (varies[g].item<bool>() ? good : flat).push_back(g);
+    const auto take = std::min<int64_t>(static_cast<int64_t>(good.size()), P - kept_groups);
+    good.resize(static_cast<std::size_t>(take));
+    auto rows_of = [&](const std::vector<int64_t>& groups) {
+      std::vector<int64_t> rows;
+      for (auto g : groups)
+        for (int64_t j = 0; j < G; ++j) rows.push_back(g * G + j);
+      return torch::tensor(rows, torch::kLong);
+    };
+    if (!good.empty()) {
+      kept.push_back(r.select_groups(good));
+      kept_rewards.push_back(scored.select_rows(rows_of(good)));
+      kept_groups += take;
+    }
+    if (!flat.empty()) {
+      spare.push_back(r.select_groups(flat));
+      spare_rewards.push_back(scored.select_rows(rows_of(flat)));
+    }
+  }
+  m["timing_s/reward"] = reward_seconds;
+  m["sampling/rounds"] = static_cast<double>(round);
+  m["sampling/kept_group_frac"] = static_cast<double>(kept_groups) / static_cast<double>(P);
+  // Fill up with zero-variance groups so every step has the same shape (their advantage is 0).
+  for (std::size_t i = 0; i < spare.size() && kept_groups < P; ++i) {
+    const int64_t take = std::min(spare[i].num_groups(), P - kept_groups);
+    std::vector<int64_t> groups(static_cast<std::size_t>(take));
+    std::iota(groups.begin(), groups.end(), 0);
+    kept.push_back(spare[i].select_groups(groups));
+    kept_rewards.push_back(spare_rewards[i].select_rows(torch::arange(take * G)));
+    kept_groups += take;
+  }
+  return {core::Rollouts::concat(kept, runner->tokenizer().eos_id()), core::RewardMatrix::stack_rows(kept_rewards)};
+}
+
 torch::Tensor RlTrainer::State::score_all(models::CausalLM& model, const core::Rollouts& r) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
@@ -169,11 +233,17 @@ torch::Tensor RlTrainer::State::score_all(models::CausalLM& model, const core::R
 }
 
 core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Advantages& advantages,
-                                         const torch::Tensor& old_logprobs, const torch::Tensor& ref_logprobs,
-                                         int64_t step) {
+                                         const torch::Tensor& loss_mask, const torch::Tensor& old_logprobs,
+                                         const torch::Tensor& ref_logprobs, int64_t step) {
   const auto& c = config;
   auto& policy = runner->policy();
-  auto token_adv = advantages.per_token(0, r.response_mask);  // [N, T]
+  const int64_t C = advantages.num_channels();
+  std::vector<torch::Tensor> token_adv, channel_mask;  // per channel [N, T]
+  for (int64_t ch = 0; ch < C; ++ch) {
+    token_adv.push_back(advantages.per_token(ch, r.response_mask));
+    channel_mask.push_back(advantages.loss_mask(ch, loss_mask));
+  }
+  auto channel_prefix = [&](int64_t ch) { return ch == 0 ? std::string("actor/") : "actor/" + advantages.channels[ch] + "/"; };
   core::MetricMap sums;
   int64_t updates = 0;
   std::mt19937_64 rng(c.run.seed * 7919ULL + static_cast<uint64_t>(step));
@@ -183,31 +253,44 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
     std::iota(order.begin(), order.end(), 0);
     if (c.train.mini_batches > 1) std::shuffle(order.begin(), order.end(), rng);
     auto perm = torch::tensor(order, torch::kLong);
-    for (int64_t m = 0; m < c.train.mini_batches; ++m) {
-      auto rows = perm.narrow(0, m * mini, mini);
-      algorithms::Normalizers norm;
-      norm.tokens = std::max<double>(1.0, r.response_mask.index_select(0, rows).sum().item<double>());
-      norm.sequences = static_cast<double>(mini);
-      norm.constant_length = static_cast<double>(c.rollout.max_new_tokens);
+    for (int64_t mb = 0; mb < c.train.mini_batches; ++mb) {
+      auto rows = perm.narrow(0, mb * mini, mini);
+      // Normalisers over the whole mini-batch (per channel), so micro-batching never changes the result.
+      std::vector<algorithms::Normalizers> norms;
+      for (int64_t ch = 0; ch < C; ++ch) {
+        auto m = channel_mask[ch].index_select(0, rows);
+        algorithms::Normalizers norm;
+        norm.tokens = std::max(1.0, m.sum().item<double>());
+        norm.sequences = std::max(1.0, m.any(1).sum().item<double>());
+        norm.constant_length = static_cast<double>(c.rollout.max_new_tokens);
+        norms.push_back(norm);
+      }
       optimizer->zero_grad();
       core::MetricMap micro_sums;
       for_each_chunk(rows, c.train.micro_batch_size, [&](const torch::Tensor& micro) {
         auto scores = models::score_responses(policy, r.prompt_ids.index_select(0, micro),
                                               r.prompt_mask.index_select(0, micro),
                                               r.response_ids.index_select(0, micro), c.rollout.temperature, true);
-        algorithms::LossInput in;
-        in.logprobs = scores.logprobs;
-        in.old_logprobs = old_logprobs.index_select(0, micro);
-        if (ref_logprobs.defined()) in.ref_logprobs = ref_logprobs.index_select(0, micro);
-        in.advantages = token_adv.index_select(0, micro);
-        in.mask = r.response_mask.index_select(0, micro);
-        in.normalizers = norm;
-        auto out = loss->compute(in);
-        out.loss.backward();
-        for (const auto& [k, v] : out.metrics) micro_sums[k] += v;
-        micro_sums["actor/entropy"] +=
-            algorithms::aggregate(scores.entropy.detach(), in.mask, algorithms::Aggregation::kTokenMean, norm)
-                .item<double>();
+        torch::Tensor total;
+        for (int64_t ch = 0; ch < C; ++ch) {
+          algorithms::LossInput in;
+          in.logprobs = scores.logprobs;
+          in.entropy = scores.entropy;
+          in.old_logprobs = old_logprobs.index_select(0, micro);
+          in.behaviour_logprobs = r.behaviour_logprobs.index_select(0, micro);
+          if (ref_logprobs.defined()) in.ref_logprobs = ref_logprobs.index_select(0, micro);
+          in.advantages = token_adv[ch].index_select(0, micro);
+          in.mask = channel_mask[ch].index_select(0, micro);
+          in.normalizers = norms[ch];
+          auto out = loss->compute(in);
+          auto weighted = out.loss * advantages.weight(ch);
+          total = total.defined() ? total + weighted : weighted;
+          for (const auto& [k, v] : out.metrics) micro_sums[ch == 0 ? k : channel_prefix(ch) + k.substr(6)] += v;
+        }
+        total.backward();
+        micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), channel_mask[0].index_select(0, micro),
+                                                             algorithms::Aggregation::kTokenMean, norms[0])
+                                           .item<double>();
       });
       const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
       micro_sums["actor/grad_norm"] = torch::nn::utils::clip_grad_norm_(policy->parameters(), max_norm);
@@ -228,13 +311,8 @@ core::MetricMap RlTrainer::step(int64_t step) {
   const auto t_step = Clock::now();
 
   auto t = Clock::now();
-  auto batch = s.data->next_batch(c.rollout.prompts_per_step);
-  auto rollouts = s.rollout(step, batch);
-  m["timing_s/gen"] = seconds_since(t);
-
-  t = Clock::now();
-  auto rewards = s.rewards->score(rollouts);
-  m["timing_s/reward"] = seconds_since(t);
+  auto [rollouts, rewards] = s.sample_batch(step, m);
+  m["timing_s/gen"] = seconds_since(t) - m["timing_s/reward"];
 
   t = Clock::now();
   auto old_logprobs = s.score_all(s.runner->policy(), rollouts);
@@ -246,32 +324,50 @@ core::MetricMap RlTrainer::step(int64_t step) {
     m["timing_s/ref"] = seconds_since(t);
   }
 
-  t = Clock::now();
-  auto advantages = s.estimator->compute({rewards, s.rewards->weights(), rollouts.group_size});
-  m["timing_s/adv"] = seconds_since(t);
+  const core::RewardMatrix task_rewards = rewards;
+  auto weights = s.rewards->weights();
+  if (c.kl_in_reward.coef > 0) {
+    // The penalty becomes one more reward dimension, so every estimator sees it.
+    auto kl = algorithms::kl_estimate(c.kl_in_reward.estimator, old_logprobs, ref_logprobs);
+    auto penalty = core::RewardMatrix::zeros(rollouts.size(), rewards.answers(), {"kl/penalty"});
+    penalty.values.copy_((-c.kl_in_reward.coef * (kl * rollouts.response_mask.to(torch::kFloat)).sum(1))
+                             .view({-1, 1, 1})
+                             .expand({-1, rewards.answers(), 1}));
+    rewards = core::RewardMatrix::concat({rewards, penalty});
+    weights.push_back(1.0);
+  }
 
   t = Clock::now();
-  auto update_metrics = s.update(rollouts, advantages, old_logprobs, ref_logprobs, step);
+  auto advantages = s.estimator->compute({rewards, weights, rollouts.group_size, rollouts.response_mask, {}});
+  m["timing_s/adv"] = seconds_since(t);
+
+  // Overlong filtering (DAPO): truncated responses stay in the statistics but get no loss.
+  auto loss_mask = rollouts.response_mask;
+  if (c.rollout.overlong_filter) loss_mask = loss_mask.logical_and(rollouts.truncated.logical_not().unsqueeze(1));
+
+  t = Clock::now();
+  auto update_metrics = s.update(rollouts, advantages, loss_mask, old_logprobs, ref_logprobs, step);
   m["timing_s/update_actor"] = seconds_since(t);
   m.insert(update_metrics.begin(), update_metrics.end());
 
   // Metrics of the batch (verl names).
-  auto reward_metrics = rewards::RewardSet::metrics(rewards, s.rewards->weights());
+  auto reward_metrics = rewards::RewardSet::metrics(rewards, weights);
   m.insert(reward_metrics.begin(), reward_metrics.end());
-  auto adv = advantages.values[0];
-  m["critic/advantages/mean"] = adv.mean().item<double>();
-  m["critic/advantages/max"] = adv.max().item<double>();
-  m["critic/advantages/min"] = adv.min().item<double>();
-  auto total = (rewards.values.select(1, 0) * torch::tensor(s.rewards->weights()).to(torch::kFloat)).sum(1);
-  auto group_std = total.view({-1, rollouts.group_size}).std(1, /*unbiased=*/false);
+  for (int64_t ch = 0; ch < advantages.num_channels(); ++ch) {
+    const std::string prefix = ch == 0 ? "critic/advantages/" : "critic/advantages/" + advantages.channels[ch] + "/";
+    auto adv = advantages.values[ch];
+    m[prefix + "mean"] = adv.mean().item<double>();
+    m[prefix + "max"] = adv.max().item<double>();
+    m[prefix + "min"] = adv.min().item<double>();
+  }
+  auto group_std = s.total_reward(task_rewards).view({-1, rollouts.group_size}).std(1, /*unbiased=*/false);
   m["frac_reward_zero_std"] = (group_std < 1e-8).to(torch::kDouble).mean().item<double>();
   auto lengths = rollouts.response_mask.sum(1).to(torch::kDouble);
   m["response_length/mean"] = lengths.mean().item<double>();
   m["response_length/max"] = lengths.max().item<double>();
   m["response_length/min"] = lengths.min().item<double>();
   m["response_length/clip_ratio"] = rollouts.truncated.to(torch::kDouble).mean().item<double>();
-  auto mask = rollouts.response_mask;
-  auto diff = (rollouts.behaviour_logprobs - old_logprobs).abs().masked_select(mask);
+  auto diff = (rollouts.behaviour_logprobs - old_logprobs).abs().masked_select(rollouts.response_mask);
   m["sampling/logp_diff/mean"] = diff.numel() ? diff.mean().item<double>() : 0.0;
   m["sampling/logp_diff/max"] = diff.numel() ? diff.max().item<double>() : 0.0;
   m["rewards/module_failures"] = static_cast<double>(s.rewards->failures());

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/kl.h"
 #include "core/config.h"
 
 namespace vecrl::trainer {
@@ -60,6 +61,9 @@ struct RolloutOptions {
   int64_t max_new_tokens = 48;
   double temperature = 1.0;
   double top_p = 1.0;
+  bool dynamic_sampling = false;   // DAPO: drop groups whose total reward has zero variance, resample
+  int64_t max_sampling_rounds = 4; // cap on generation rounds per step when dynamic_sampling is on
+  bool overlong_filter = false;    // DAPO: responses cut by max_new_tokens get no loss
 
   template <class V>
   void visit(V& v) {
@@ -68,11 +72,30 @@ struct RolloutOptions {
     v.field("max_new_tokens", max_new_tokens);
     v.field("temperature", temperature);
     v.field("top_p", top_p);
+    v.field("dynamic_sampling", dynamic_sampling);
+    v.field("max_sampling_rounds", max_sampling_rounds);
+    v.field("overlong_filter", overlong_filter);
+    v.require(max_sampling_rounds >= 1, "max_sampling_rounds",
+              core::str_cat("must be >= 1, got ", max_sampling_rounds));
     v.require(prompts_per_step >= 1, "prompts_per_step", core::str_cat("must be >= 1, got ", prompts_per_step));
     v.require(group_size >= 1, "group_size", core::str_cat("must be >= 1, got ", group_size));
     v.require(max_new_tokens >= 1, "max_new_tokens", core::str_cat("must be >= 1, got ", max_new_tokens));
     v.require(temperature > 0, "temperature", core::str_cat("must be > 0 for RL rollouts, got ", temperature));
     v.require(top_p > 0 && top_p <= 1, "top_p", core::str_cat("must be in (0, 1], got ", top_p));
+  }
+};
+
+// A KL penalty in the reward (PPO-RLHF style): each rollout gets an extra reward dimension
+// "kl/penalty" = -coef * sum_t k(logp_old, logp_ref), weight 1, so every estimator sees it.
+struct KlInRewardOptions {
+  double coef = 0.0;
+  algorithms::KlEstimator estimator = algorithms::KlEstimator::kK1;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("coef", coef);
+    v.choice("estimator", estimator, algorithms::kl_estimator_names());
+    v.require(coef >= 0, "coef", core::str_cat("must be >= 0, got ", coef));
   }
 };
 
@@ -124,6 +147,7 @@ struct TrainOptions {
 };
 
 struct RunConfig {
+  std::vector<std::string> plugins;  // shared libraries that register extra components
   RunOptions run;
   ModelOptions model;
   DataOptions data;
@@ -131,11 +155,13 @@ struct RunConfig {
   std::vector<core::ComponentSpec> rewards;
   core::ComponentSpec advantage;
   core::ComponentSpec loss;
+  KlInRewardOptions kl_in_reward;
   OptimOptions optim;
   TrainOptions train;
 
   template <class V>
   void visit(V& v) {
+    v.field("plugins", plugins);
     v.section("run", run);
     v.section("model", model);
     v.section("data", data);
@@ -143,6 +169,7 @@ struct RunConfig {
     v.component_list("rewards", rewards);
     v.component("advantage", advantage, "grpo");
     v.component("loss", loss, "ppo_clip");
+    v.section("kl_in_reward", kl_in_reward);
     v.section("optim", optim);
     v.section("train", train);
     v.require(rollout.prompts_per_step * rollout.group_size % train.mini_batches == 0, "train",

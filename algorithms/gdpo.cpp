@@ -1,0 +1,53 @@
+// GDPO (arXiv 2601.05242; NVlabs TRL implementation, algorithms.md §2): advantage combination
+// (unbiased std, eps 1e-4), then a second normalisation over the whole batch — all groups and,
+// when distributed, all ranks (statistics go through AdvantageInput::all_reduce_sum):
+//   pre_i = sum_k w_k z_k(i);   A_i = (pre_i - mean_batch(pre)) / (ustd_batch(pre) + eps).
+// With a single weighted dimension GDPO is plain GRPO with the same std and eps, as in TRL.
+// Rows with invalid weighted dimensions get A = 0 and are left out of the batch statistics (TRL
+// replaces a missing reward by 0 instead; we mask).
+#include <ATen/ATen.h>
+
+#include "algorithms/multi_reward.h"
+
+namespace vecrl::algorithms {
+namespace {
+
+struct GdpoOptions {
+  StdKind std = StdKind::kUnbiased;
+  double eps = 1e-4;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("std", std, std_kind_names());
+    v.field("eps", eps);
+    v.require(eps >= 0, "eps", core::str_cat("must be >= 0, got ", eps));
+  }
+};
+
+class Gdpo : public AdvantageEstimator {
+ public:
+  explicit Gdpo(GdpoOptions options) : options_(options) {}
+
+  core::Advantages compute(const AdvantageInput& input) const override {
+    auto view = dimension_view(input);
+    auto pre = advantage_combination(view, options_.std, options_.eps);  // [P, G]
+    if ((view.weights != 0).sum().item<int64_t>() <= 1) return core::Advantages::single(pre.reshape({-1}));
+    auto m = view.row_valid.to(at::kDouble);
+    auto sums = input.global_sum(at::stack({(pre * m).sum(), (pre.pow(2) * m).sum(), m.sum()}));
+    const double n = sums[2].item<double>();
+    const double mean = n > 0 ? sums[0].item<double>() / n : 0.0;
+    const double ddof = options_.std == StdKind::kUnbiased ? 1.0 : 0.0;
+    const double var = n > ddof ? std::max(0.0, sums[1].item<double>() - n * mean * mean) / (n - ddof) : 0.0;
+    auto adv = (pre - mean) / (std::sqrt(var) + options_.eps);
+    adv = at::where(view.row_valid, adv, at::zeros_like(adv));
+    return core::Advantages::single(adv.reshape({-1}));
+  }
+
+ private:
+  GdpoOptions options_;
+};
+
+VECRL_REGISTER(advantage_registry(), "gdpo", (core::make_configured<AdvantageEstimator, GdpoOptions, Gdpo>));
+
+}  // namespace
+}  // namespace vecrl::algorithms

@@ -1,0 +1,24 @@
+#pragma once
+// Per-dimension helpers for the multi-reward estimators (AC, GDPO, DVAO). Legend as in advantage.h.
+#include <ATen/core/Tensor.h>
+
+#include "algorithms/advantage.h"
+#include "algorithms/group_stats.h"
+
+namespace vecrl::algorithms {
+
+struct DimensionView {
+  at::Tensor values;  // [P, G, K] float64, answer 0
+  at::Tensor valid;   // [P, G, K] bool
+  at::Tensor row_valid;  // [P, G] bool: every dimension with a non-zero weight is valid
+  at::Tensor weights;    // [K] float64
+};
+
+DimensionView dimension_view(const AdvantageInput& input);
+
+// Advantage combination (DVAO's preliminaries, algorithms.md §2): per-dimension group z-scores
+// summed with the weights, sum_k w_k z_k. Entries that are not valid do not enter their dimension's
+// statistics and contribute 0. Returns [P, G] float64.
+at::Tensor advantage_combination(const DimensionView& view, StdKind kind, double eps);
+
+}  // namespace vecrl::algorithms
