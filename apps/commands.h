@@ -31,4 +31,12 @@ struct ScoreArgs {
 };
 int run_score(const ScoreArgs& args);
 
+struct AdvantageArgs {
+  std::string estimator;
+  std::vector<std::string> sets;     // estimator options, key=value
+  std::vector<std::string> plugins;  // shared libraries to load first
+  std::string file;                  // JSON input; empty or "-" = stdin
+};
+int run_advantage(const AdvantageArgs& args);
+
 }  // namespace vecrl::apps

@@ -40,11 +40,40 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--text", score.text, "text to score; BOS is prepended")->required();
   score_cmd->add_option("--threads", score.threads, "CPU threads; 0 = all cores")->capture_default_str();
 
+  AdvantageArgs adv;
+  auto* adv_cmd = app.add_subcommand("advantage", "Advantages of reward vectors given as JSON (a file or stdin)");
+  adv_cmd->footer(R"(Input (JSON):
+  {"reward_names": ["correct", "format"], "weights": [0.5, 0.5],
+   "groups": [ {"rewards": [[1, 0.5], [1, 1], [0, 1], [0, 0]]},
+               {"rewards": [[0, 1], [1, 0], [1, 1], [0, 0]], "valid": [[1,1],[1,1],[1,0],[1,1]]} ]}
+  Every group has the same number of rollouts G; each row has K = len(reward_names) values.
+  "valid" (optional, 0/1 per value) marks values that are not applicable: they are left out of
+  the statistics, never counted as 0. "weights" defaults to 1/K each. "lengths" (optional, per
+  group) gives response lengths in tokens for token-level estimators (reinforce_pp).
+  For vpo a group is {"answers": [ [[1,0],[0,1]], [[0.5,0.5]], [] ]}: per rollout a list of
+  answer reward vectors, [] meaning no parsed answer.
+Output (JSON on stdout):
+  {"advantages": [[...G numbers...], ...one list per group...]}
+  Multi-channel estimators (hdpo) also print "channels": {"primary": [[...]], "conditional": [[...]]}
+  and "channel_weights"; "advantages" is then the primary channel. Token-level estimators add
+  "token_advantages" (one list per rollout).
+Options (--set, the same names as the YAML `advantage:` section), for example:
+  --set std=population --set eps=1e-6
+  --set condition=correct>=1 --set conditional=efficiency --set conditional_weight=0.15   (hdpo)
+  --set weight_samples=[[1,0],[0.5,0.5],[0,1]]                                           (vpo)
+Estimators: grpo, dr_grpo, rc, rloo, reinforce_pp, reinforce_pp_baseline, ac, gdpo, dvao, hdpo, vpo
+and any registered by --plugin libraries.)");
+  adv_cmd->add_option("--estimator", adv.estimator, "registered estimator name (e.g. grpo)")->required();
+  adv_cmd->add_option("--set", adv.sets, "estimator option key=value (repeatable)");
+  adv_cmd->add_option("--plugin", adv.plugins, "plugin library to load first (repeatable)");
+  adv_cmd->add_option("file", adv.file, "JSON input file; stdin when absent or -");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (train_cmd->parsed()) return run_train(train);
     if (gen_cmd->parsed()) return run_generate(gen);
     if (score_cmd->parsed()) return run_score(score);
+    if (adv_cmd->parsed()) return run_advantage(adv);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -3,37 +3,22 @@
 #include <torch/torch.h>
 
 #include "algorithms/advantage.h"
+#include "tests/algorithms/estimator_test_support.h"
 
 using namespace vecrl;
 
-namespace {
+using test::expect_near;
+using test::matrix;
+using test::run;
 
-core::RewardMatrix matrix(const std::vector<std::vector<float>>& rows) {
-  const auto n = static_cast<int64_t>(rows.size()), k = static_cast<int64_t>(rows[0].size());
-  std::vector<std::string> names;
-  for (int64_t i = 0; i < k; ++i) names.push_back("d" + std::to_string(i));
-  auto m = core::RewardMatrix::zeros(n, 1, names);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < k; ++j) m.values[i][0][j] = rows[i][j];
-  return m;
-}
+namespace {
 
 std::vector<double> run(const std::string& yaml, const core::RewardMatrix& r, int64_t G,
                         std::vector<double> w = {0.5, 0.5}) {
-  core::ConfigNode node(YAML::Load(yaml), "test");
-  auto estimator = algorithms::advantage_registry().create("grpo", node);
-  auto adv = estimator->compute({r, w, G});
-  EXPECT_EQ(adv.values.size(0), 1);
-  auto v = adv.values[0].to(torch::kDouble).contiguous();
-  return std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
+  return test::run("grpo", yaml, r, G, std::move(w));
 }
 
-void expect_near(const std::vector<double>& got, const std::vector<double>& want, double tol = 1e-4) {
-  ASSERT_EQ(got.size(), want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], tol) << "index " << i;
-}
-
-const auto kRunning = matrix({{1, 0.5}, {1, 1}, {0, 1}, {0, 0}});
+const auto kRunning = test::running_example();
 
 }  // namespace
 
