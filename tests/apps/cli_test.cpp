@@ -13,8 +13,17 @@ struct Result {
   std::string out;
 };
 
-Result run(const std::string& args) {
-  const std::string cmd = std::string(VECRL_EXE) + " " + args + " 2>&1";
+// Runs `vecrl ARGS`, feeding `input` on stdin when given; captures stdout and stderr together.
+Result run(const std::string& args, const std::string& input = "") {
+  std::string redirect;
+  if (!input.empty()) {
+    const std::string path = ::testing::TempDir() + "/vecrl_cli_input.json";
+    FILE* f = fopen(path.c_str(), "w");
+    fwrite(input.data(), 1, input.size(), f);
+    fclose(f);
+    redirect = " < " + path;
+  }
+  const std::string cmd = std::string(VECRL_EXE) + " " + args + redirect + " 2>&1";
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -79,4 +88,98 @@ TEST(Cli, ErrorsExitNonZeroWithAMessage) {
   EXPECT_NE(train_bad.out.find("config key 'optim.lr': expected a number, found 'fast'"), std::string::npos)
       << train_bad.out;
   EXPECT_NE(run("generate --model " + kModel + " --prompt x --top-p 2").code, 0);
+}
+
+namespace {
+
+Result advantage(const std::string& json, const std::string& args) {
+  return run("advantage " + args, json);
+}
+
+std::vector<double> first_group(const Result& r, const std::string& key = "advantages") {
+  auto j = nlohmann::json::parse(r.out);
+  return j[key][0].get<std::vector<double>>();
+}
+
+void expect_near(const std::vector<double>& got, const std::vector<double>& want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4) << i;
+}
+
+const std::string kRunning = R"({"reward_names": ["correct", "format"], "weights": [0.5, 0.5],
+  "groups": [{"rewards": [[1, 0.5], [1, 1], [0, 1], [0, 0]]}]})";
+
+}  // namespace
+
+TEST(CliAdvantage, WorkedExamplesThroughTheCommandLine) {
+  expect_near(first_group(advantage(kRunning, "--estimator grpo")), {0.4392, 1.0247, -0.1464, -1.3175});
+  expect_near(first_group(advantage(kRunning, "--estimator grpo --set std=population")),
+              {0.5071, 1.1832, -0.1690, -1.5213});
+  expect_near(first_group(advantage(kRunning, "--estimator rloo")), {0.2500, 0.5833, -0.0833, -0.7500});
+  expect_near(first_group(advantage(kRunning, "--estimator gdpo")), {0.3749, 1.0222, -0.0513, -1.3458});
+  expect_near(first_group(advantage(kRunning, "--estimator dvao")), {0.4100, 0.9567, -0.1367, -1.2301});
+  auto rpp = advantage(R"({"groups": [{"rewards": [[0.75], [1.0], [0.5], [0.0]], "lengths": [2, 3, 1, 2]}]})",
+                       "--estimator reinforce_pp");
+  expect_near(first_group(rpp), {0.2958, 0.8874, -0.2958, -1.4790});
+  auto hdpo = advantage(R"({"reward_names": ["correct", "format", "efficiency"], "weights": [0.9, 0.1, 1],
+      "groups": [{"rewards": [[1, 1, 1], [1, 1, 0.3333333333], [1, 0, 0.5], [0, 1, 0]]}]})",
+                        "--estimator hdpo --set 'condition=correct>=1' --set conditional=efficiency "
+                        "--set conditional_weight=0.15");
+  ASSERT_EQ(hdpo.code, 0) << hdpo.out;
+  auto j = nlohmann::json::parse(hdpo.out);
+  expect_near(j["channels"]["primary"][0].get<std::vector<double>>(), {0.5735, 0.5735, 0.3441, -1.4912});
+  expect_near(j["channels"]["conditional"][0].get<std::vector<double>>(), {1.1209, -0.8006, -0.3203, 0});
+  EXPECT_DOUBLE_EQ(j["channel_weights"]["conditional"].get<double>(), 0.15);
+  auto vpo = advantage(R"({"groups": [{"answers": [[[1, 0], [0, 1]], [[0.5, 0.5], [0.5, 0.5]], [[1, 0], [1, 0]], []]}]})",
+                       "--estimator vpo --set 'weight_samples=[[1,0],[0.5,0.5],[0,1]]'");
+  expect_near(first_group(vpo), {1.2602, 0.1400, 0.1400, -1.5403});
+}
+
+TEST(CliAdvantage, ValidMaskAndSeveralGroups) {
+  auto r = advantage(R"({"weights": [0.5, 0.5], "groups": [
+      {"rewards": [[1, 0.5], [1, 1], [0, 1], [0, 0]]},
+      {"rewards": [[1, 0.5], [1, 1], [0, 1], [0, 0], [5, 5]], "valid": [[1,1],[1,1],[1,1],[1,1],[0,1]]}]})",
+                     "--estimator grpo");
+  EXPECT_NE(r.code, 0);  // groups of different sizes
+  EXPECT_NE(r.out.find("group 1: 5 rollouts, but group 0 has 4"), std::string::npos) << r.out;
+  auto ok = advantage(R"({"weights": [0.5, 0.5], "groups": [
+      {"rewards": [[1, 0.5], [1, 1], [0, 1], [0, 0], [3, 3]], "valid": [[1,1],[1,1],[1,1],[1,1],[0,1]]}]})",
+                      "--estimator grpo");
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  expect_near(first_group(ok), {0.4392, 1.0247, -0.1464, -1.3175, 0.0});
+}
+
+TEST(CliAdvantage, BadInputNamesTheGroupAndRow) {
+  auto expect_error = [](const Result& r, const std::string& needle) {
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.out.find(needle), std::string::npos) << r.out;
+  };
+  expect_error(advantage(R"({"groups": [{"rewards": [[1, 2], [3]]}]})", "--estimator grpo"),
+               "group 0 row 1: 1 values, expected K = 2");
+  expect_error(advantage(R"({"reward_names": ["a"], "groups": [{"rewards": [[1, 2]]}]})", "--estimator grpo"),
+               "group 0 row 0: 2 values, expected K = 1");
+  expect_error(advantage(R"({"groups": [{"rewards": [[1], [NaN]]}]})", "--estimator grpo"), "not valid JSON");
+  expect_error(advantage(R"({"groups": [{"rewards": [[1], ["x"]]}]})", "--estimator grpo"),
+               "group 0 row 1[0]: expected a number");
+  expect_error(advantage(kRunning, "--estimator grpo --set epsilon=1"), "unknown config key 'epsilon'");
+  expect_error(advantage(kRunning, "--estimator nope"), "unknown advantage estimator 'nope'; registered:");
+  expect_error(advantage(R"({"groups": []})", "--estimator grpo"), "\"groups\" must be a non-empty list");
+}
+
+TEST(CliAdvantage, HelpDocumentsTheFormat) {
+  auto h = run("advantage --help");
+  EXPECT_EQ(h.code, 0);
+  for (const char* needle : {"reward_names", "\"valid\"", "\"answers\"", "--set", "channels", "hdpo", "vpo"})
+    EXPECT_NE(h.out.find(needle), std::string::npos) << needle;
+}
+
+TEST(CliAdvantage, PluginsWithoutOrWithTheWrongAbiAreRefused) {
+  auto none = advantage(kRunning, std::string("--estimator grpo --plugin ") + VECRL_NO_ABI_PLUGIN);
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.out.find("missing symbol vecrl_plugin_abi_version"), std::string::npos) << none.out;
+  auto wrong = advantage(kRunning, std::string("--estimator grpo --plugin ") + VECRL_WRONG_ABI_PLUGIN);
+  EXPECT_EQ(wrong.code, 1);
+  EXPECT_NE(wrong.out.find("built for plugin ABI 999"), std::string::npos) << wrong.out;
+  auto missing = advantage(kRunning, "--estimator grpo --plugin /nonexistent/libx.so");
+  EXPECT_NE(missing.out.find("plugin /nonexistent/libx.so: no such file"), std::string::npos) << missing.out;
 }

@@ -26,6 +26,8 @@ std::string failure(const std::string& override_) {
   return "(no error)";
 }
 
+void PrintTo(const BadConfig& b, std::ostream* os) { *os << b.override_; }
+
 class BadConfigs : public ::testing::TestWithParam<BadConfig> {};
 
 }  // namespace

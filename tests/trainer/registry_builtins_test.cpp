@@ -8,8 +8,9 @@
 using namespace vecrl;
 
 TEST(Registries, AllBuiltinsArePresent) {
-  for (const char* name : {"grpo"}) EXPECT_TRUE(algorithms::advantage_registry().contains(name)) << name;
-  for (const char* name : {"ppo_clip"}) EXPECT_TRUE(algorithms::policy_loss_registry().contains(name)) << name;
+  for (const char* name : {"grpo", "dr_grpo", "rc", "rloo", "reinforce_pp", "reinforce_pp_baseline", "ac", "gdpo",
+                           "dvao", "hdpo", "vpo"}) EXPECT_TRUE(algorithms::advantage_registry().contains(name)) << name;
+  for (const char* name : {"ppo_clip", "gspo"}) EXPECT_TRUE(algorithms::policy_loss_registry().contains(name)) << name;
   for (const char* name : {"contains_word", "ends_with", "word_limit"})
     EXPECT_TRUE(rewards::reward_registry().contains(name)) << name;
 }

@@ -1,0 +1,73 @@
+// Trainer features beyond the plain GRPO loop, each run for a step or two on stories260K.
+#include <gtest/gtest.h>
+
+#include "tests/trainer/test_support.h"
+#include "trainer/rl_trainer.h"
+
+using namespace vecrl;
+
+namespace {
+
+std::vector<core::MetricMap> run_steps(std::vector<std::string> overrides, const std::string& name, int64_t steps) {
+  std::vector<std::string> base = {"run.threads=2", "rollout.prompts_per_step=2", "rollout.group_size=4",
+                                   "rollout.max_new_tokens=8", "train.mini_batches=1", "train.steps=" + std::to_string(steps)};
+  base.insert(base.end(), overrides.begin(), overrides.end());
+  trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, name)));
+  std::vector<core::MetricMap> out;
+  for (int64_t s = 1; s <= steps; ++s) out.push_back(t.step(s));
+  return out;
+}
+
+}  // namespace
+
+TEST(TrainerFeatures, MicroBatchSizeDoesNotChangeTheUpdate) {
+  auto whole = run_steps({"train.micro_batch_size=8"}, "micro_8", 1)[0];
+  auto split = run_steps({"train.micro_batch_size=3"}, "micro_3", 1)[0];
+  for (const char* key : {"actor/pg_loss", "actor/grad_norm", "actor/kl_loss", "actor/entropy", "actor/pg_clipfrac"})
+    EXPECT_NEAR(whole.at(key), split.at(key), 1e-5) << key;
+}
+
+TEST(TrainerFeatures, HdpoRunsTwoLossChannels) {
+  auto m = run_steps({"advantage={type: hdpo, condition: animal>=1, conditional: [cheerful], conditional_weight: 0.15}"},
+                     "hdpo", 2);
+  for (const auto& step : m) {
+    EXPECT_TRUE(step.count("actor/conditional/pg_loss"));
+    EXPECT_TRUE(step.count("critic/advantages/conditional/mean"));
+  }
+}
+
+TEST(TrainerFeatures, KlInRewardAddsAPenaltyDimension) {
+  auto m = run_steps({"kl_in_reward.coef=0.1", "loss.kl_coef=0"}, "kl_reward", 2);
+  ASSERT_TRUE(m[1].count("rewards/kl/penalty/mean"));
+  EXPECT_LE(m[1].at("rewards/kl/penalty/mean"), 0.0);
+  EXPECT_NEAR(m[0].at("rewards/kl/penalty/mean"), 0.0, 1e-5);  // policy == reference at step 1
+}
+
+TEST(TrainerFeatures, DynamicSamplingKeepsGroupsWithSignal) {
+  auto m = run_steps({"rollout.dynamic_sampling=true", "rollout.max_sampling_rounds=3"}, "dynamic", 2);
+  for (const auto& step : m) {
+    EXPECT_GE(step.at("sampling/rounds"), 1);
+    EXPECT_LE(step.at("sampling/rounds"), 3);
+    // Whenever a round's worth of groups with signal was found, no zero-variance group remains.
+    if (step.at("sampling/kept_group_frac") == 1.0) {
+      EXPECT_EQ(step.at("frac_reward_zero_std"), 0.0);
+    }
+  }
+}
+
+TEST(TrainerFeatures, OverlongFilterRemovesTruncatedResponsesFromTheLoss) {
+  // Every response is cut at 8 tokens, so with the filter no token carries loss.
+  auto m = run_steps({"rollout.overlong_filter=true"}, "overlong", 1)[0];
+  EXPECT_EQ(m.at("response_length/clip_ratio"), 1.0);
+  EXPECT_EQ(m.at("actor/pg_loss"), 0.0);
+  EXPECT_EQ(m.at("actor/grad_norm"), 0.0);
+}
+
+TEST(TrainerFeatures, GspoAndOtherEstimatorsTrain) {
+  for (const std::string& override_ :
+       {std::string("loss={type: gspo}"), std::string("advantage={type: dvao}"), std::string("advantage={type: gdpo}"),
+        std::string("advantage={type: reinforce_pp}"), std::string("advantage={type: vpo, seed: 3}")}) {
+    auto m = run_steps({override_}, "variant", 1)[0];
+    EXPECT_TRUE(std::isfinite(m.at("actor/pg_loss"))) << override_;
+  }
+}
