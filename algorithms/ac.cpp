@@ -8,21 +8,9 @@
 namespace vecrl::algorithms {
 namespace {
 
-struct AcOptions {
-  StdKind std = StdKind::kUnbiased;
-  double eps = 1e-4;
-
-  template <class V>
-  void visit(V& v) {
-    v.choice("std", std, std_kind_names());
-    v.field("eps", eps);
-    v.require(eps >= 0, "eps", core::str_cat("must be >= 0, got ", eps));
-  }
-};
-
 class Ac : public AdvantageEstimator {
  public:
-  explicit Ac(AcOptions options) : options_(options) {}
+  explicit Ac(ZScoreOptions options) : options_(options) {}
 
   core::Advantages compute(const AdvantageInput& input) const override {
     auto view = dimension_view(input);
@@ -31,10 +19,10 @@ class Ac : public AdvantageEstimator {
   }
 
  private:
-  AcOptions options_;
+  ZScoreOptions options_;
 };
 
-VECRL_REGISTER(advantage_registry(), "ac", (core::make_configured<AdvantageEstimator, AcOptions, Ac>));
+VECRL_REGISTER(advantage_registry(), "ac", (core::make_configured<AdvantageEstimator, ZScoreOptions, Ac>));
 
 }  // namespace
 }  // namespace vecrl::algorithms

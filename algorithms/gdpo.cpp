@@ -12,21 +12,9 @@
 namespace vecrl::algorithms {
 namespace {
 
-struct GdpoOptions {
-  StdKind std = StdKind::kUnbiased;
-  double eps = 1e-4;
-
-  template <class V>
-  void visit(V& v) {
-    v.choice("std", std, std_kind_names());
-    v.field("eps", eps);
-    v.require(eps >= 0, "eps", core::str_cat("must be >= 0, got ", eps));
-  }
-};
-
 class Gdpo : public AdvantageEstimator {
  public:
-  explicit Gdpo(GdpoOptions options) : options_(options) {}
+  explicit Gdpo(ZScoreOptions options) : options_(options) {}
 
   core::Advantages compute(const AdvantageInput& input) const override {
     auto view = dimension_view(input);
@@ -44,10 +32,10 @@ class Gdpo : public AdvantageEstimator {
   }
 
  private:
-  GdpoOptions options_;
+  ZScoreOptions options_;
 };
 
-VECRL_REGISTER(advantage_registry(), "gdpo", (core::make_configured<AdvantageEstimator, GdpoOptions, Gdpo>));
+VECRL_REGISTER(advantage_registry(), "gdpo", (core::make_configured<AdvantageEstimator, ZScoreOptions, Gdpo>));
 
 }  // namespace
 }  // namespace vecrl::algorithms

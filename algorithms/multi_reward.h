@@ -7,6 +7,20 @@
 
 namespace vecrl::algorithms {
 
+// Options of the per-dimension z-score estimators (ac, gdpo). Defaults follow TRL/GDPO: unbiased
+// std, eps 1e-4.
+struct ZScoreOptions {
+  StdKind std = StdKind::kUnbiased;
+  double eps = 1e-4;
+
+  template <class V>
+  void visit(V& v) {
+    v.choice("std", std, std_kind_names());
+    v.field("eps", eps);
+    v.require(eps >= 0, "eps", core::str_cat("must be >= 0, got ", eps));
+  }
+};
+
 struct DimensionView {
   at::Tensor values;  // [P, G, K] float64, answer 0
   at::Tensor valid;   // [P, G, K] bool

@@ -11,19 +11,24 @@
 
 namespace vecrl::apps {
 
-int run_generate(const GenerateArgs& args) {
+namespace {
+
+// The policy of a model folder, ready for inference, with quiet logs and the requested threads.
+models::PolicyRunner inference_runner(const std::string& model, int threads) {
   core::configure_logging("warn");
-  core::configure_threads(args.threads);
-  models::PolicyRunner runner(args.model, /*load_reference=*/false);
-  const auto& tok = runner.tokenizer();
+  core::configure_threads(threads);
+  models::PolicyRunner runner(model, /*load_reference=*/false);
   runner.policy()->eval();
+  return runner;
+}
+
+}  // namespace
+
+int run_generate(const GenerateArgs& args) {
+  auto runner = inference_runner(args.model, args.threads);
+  const auto& tok = runner.tokenizer();
   std::vector<std::vector<int64_t>> prompts;
-  for (const auto& p : args.prompts) {
-    std::vector<int64_t> ids{tok.bos_id()};
-    const auto body = tok.encode(p);
-    ids.insert(ids.end(), body.begin(), body.end());
-    prompts.push_back(ids);
-  }
+  for (const auto& p : args.prompts) prompts.push_back(models::encode_prompt(tok, p, /*add_bos=*/true));
   models::GenerationOptions options;
   options.sampler.temperature = args.temperature;
   options.sampler.top_p = args.top_p;
@@ -55,15 +60,10 @@ int run_generate(const GenerateArgs& args) {
 }
 
 int run_score(const ScoreArgs& args) {
-  core::configure_logging("warn");
-  core::configure_threads(args.threads);
-  models::PolicyRunner runner(args.model, /*load_reference=*/false);
+  auto runner = inference_runner(args.model, args.threads);
   const auto& tok = runner.tokenizer();
-  runner.policy()->eval();
   torch::NoGradGuard no_grad;
-  std::vector<int64_t> ids{tok.bos_id()};
-  const auto body = tok.encode(args.text);
-  ids.insert(ids.end(), body.begin(), body.end());
+  const auto ids = models::encode_prompt(tok, args.text, /*add_bos=*/true);
   auto prompt = torch::tensor(std::vector<int64_t>{ids[0]}, torch::kLong).view({1, 1});
   auto response = torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()), torch::kLong).view({1, -1});
   auto scores = models::score_responses(runner.policy(), prompt, torch::ones({1, 1}, torch::kBool), response, 1.0, false);

@@ -126,6 +126,14 @@ class SentencePieceTokenizer : public Tokenizer {
 
 }  // namespace
 
+std::vector<int64_t> encode_prompt(const Tokenizer& tokenizer, const std::string& text, bool add_bos) {
+  std::vector<int64_t> ids;
+  if (add_bos) ids.push_back(tokenizer.bos_id());
+  const auto body = tokenizer.encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   fs::path p(path);
   if (fs::is_directory(p)) p /= "tokenizer.model";

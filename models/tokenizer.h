@@ -19,6 +19,9 @@ class Tokenizer {
   virtual int64_t eos_id() const = 0;
 };
 
+// A prompt's ids: BOS (when add_bos) followed by encode(text).
+std::vector<int64_t> encode_prompt(const Tokenizer& tokenizer, const std::string& text, bool add_bos);
+
 // Picks the tokenizer by the files present: a model folder with tokenizer.model, or a
 // sentencepiece .model file itself.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);

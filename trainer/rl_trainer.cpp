@@ -125,13 +125,7 @@ core::Rollouts RlTrainer::State::rollout(uint64_t seed, const std::vector<nlohma
   const auto& c = config;
   const auto& tok = runner->tokenizer();
   std::vector<std::vector<int64_t>> prompts;
-  for (const auto& record : batch) {
-    std::vector<int64_t> ids;
-    if (c.data.add_bos) ids.push_back(tok.bos_id());
-    const auto body = tok.encode(data->prompt_of(record));
-    ids.insert(ids.end(), body.begin(), body.end());
-    prompts.push_back(std::move(ids));
-  }
+  for (const auto& record : batch) prompts.push_back(models::encode_prompt(tok, data->prompt_of(record), c.data.add_bos));
   models::GenerationOptions g;
   g.sampler.temperature = c.rollout.temperature;
   g.sampler.top_p = c.rollout.top_p;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -17,7 +18,9 @@ struct Result {
 Result run(const std::string& args, const std::string& input = "") {
   std::string redirect;
   if (!input.empty()) {
-    const std::string path = ::testing::TempDir() + "/vecrl_cli_input.json";
+    static int counter = 0;  // tests run as parallel processes: one file per process and call
+    const std::string path =
+        ::testing::TempDir() + "/vecrl_cli_input_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".json";
     FILE* f = fopen(path.c_str(), "w");
     fwrite(input.data(), 1, input.size(), f);
     fclose(f);
