@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "apps/commands.h"
@@ -6,9 +7,22 @@
 
 namespace vecrl::apps {
 
+namespace {
+
+// Fault injection for the tests of multi-process failure handling: VECRL_TEST_EXIT_RANK=r and
+// VECRL_TEST_EXIT_AFTER_STEP=s make rank r vanish (no clean-up, like a crash) after step s.
+void maybe_inject_exit(int64_t step, int64_t rank) {
+  const char* r = std::getenv("VECRL_TEST_EXIT_RANK");
+  const char* s = std::getenv("VECRL_TEST_EXIT_AFTER_STEP");
+  if (r != nullptr && s != nullptr && std::atoll(r) == rank && std::atoll(s) == step) std::_Exit(17);
+}
+
+}  // namespace
+
 int run_train(const TrainArgs& args) {
   trainer::RlTrainer trainer(trainer::load_run_config(args.config, args.overrides));
-  auto summary = trainer.run([](const std::string& line) { std::cout << line << std::endl; });
+  auto summary = trainer.run([](const std::string& line) { std::cout << line << std::endl; }, maybe_inject_exit);
+  if (trainer.rank() != 0) return 0;
   std::printf("done: %lld steps in %.1f s; mean total reward: first %lld steps %.4f, last %lld steps %.4f (%+.4f)\n",
               static_cast<long long>(summary.steps), summary.seconds,
               static_cast<long long>(summary.window), summary.first_window_reward,

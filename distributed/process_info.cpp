@@ -32,11 +32,16 @@ ProcessInfo process_info_from_env(const std::function<const char*(const char*)>&
     info.rank = read_int(getenv, "RANK");
     info.world_size = read_int(getenv, "WORLD_SIZE");
     info.local_rank = getenv("LOCAL_RANK") != nullptr ? read_int(getenv, "LOCAL_RANK") : 0;
+    // Without LOCAL_WORLD_SIZE (a hand-made launch), assume all ranks share this machine.
+    info.local_world_size = getenv("LOCAL_WORLD_SIZE") != nullptr ? read_int(getenv, "LOCAL_WORLD_SIZE") : info.world_size;
   } else if (getenv("SLURM_PROCID") != nullptr && getenv("SLURM_NTASKS") != nullptr) {
     info.launcher = "slurm";
     info.rank = read_int(getenv, "SLURM_PROCID");
     info.world_size = read_int(getenv, "SLURM_NTASKS");
     info.local_rank = getenv("SLURM_LOCALID") != nullptr ? read_int(getenv, "SLURM_LOCALID") : 0;
+    const char* per_node = getenv("SLURM_NTASKS_PER_NODE");  // e.g. "4" or "4(x2)"
+    const auto n = per_node != nullptr ? std::atoll(per_node) : 0;
+    info.local_world_size = n > 0 ? n : 1;
   }
   VECRL_CHECK(info.world_size >= 1, info.launcher, ": world size must be >= 1, got ", info.world_size);
   VECRL_CHECK(info.rank < info.world_size, info.launcher, ": rank ", info.rank, " is not below the world size ",

@@ -10,6 +10,7 @@ struct ProcessInfo {
   int64_t rank = 0;
   int64_t world_size = 1;
   int64_t local_rank = 0;
+  int64_t local_world_size = 1;  // processes on this machine (LOCAL_WORLD_SIZE, SLURM_NTASKS_PER_NODE)
   std::string launcher = "none";  // "none", "torchrun" or "slurm"
 
   bool is_main() const { return rank == 0; }

@@ -64,11 +64,24 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   auto logprobs = torch::zeros({N, T}, torch::TensorOptions().dtype(torch::kFloat).device(device));
   auto mask = torch::zeros({N, T}, torch::TensorOptions().dtype(torch::kBool).device(device));
   auto done = torch::zeros({N}, torch::TensorOptions().dtype(torch::kBool).device(device));
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  VECRL_CHECK(options.prompt_seeds.empty() || static_cast<int64_t>(options.prompt_seeds.size()) == P,
+              "generate: ", options.prompt_seeds.size(), " prompt seeds for ", P, " prompts");
+  std::vector<at::Generator> generators;
+  for (int64_t p = 0; p < P; ++p)
+    generators.push_back(at::make_generator<at::CPUGeneratorImpl>(
+        options.prompt_seeds.empty() ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)
+                                     : options.prompt_seeds[p]));
 
   int64_t steps = 0;
   for (int64_t t = 0; t < T; ++t) {
-    auto sampled = sample_tokens(next_logits.to(torch::kCPU), options.sampler, generator);
+    auto logits_cpu = next_logits.to(torch::kCPU);
+    std::vector<at::Tensor> drawn, drawn_logp;
+    for (int64_t p = 0; p < P; ++p) {
+      auto s = sample_tokens(logits_cpu.narrow(0, p * G, G), options.sampler, generators[p]);
+      drawn.push_back(s.tokens);
+      drawn_logp.push_back(s.logprobs);
+    }
+    SampledTokens sampled{torch::cat(drawn), torch::cat(drawn_logp)};
     auto token = sampled.tokens.to(device);
     auto alive = done.logical_not();
     tokens.select(1, t).copy_(torch::where(alive, token, torch::full_like(token, options.pad_token_id)));

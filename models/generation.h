@@ -17,6 +17,9 @@ struct GenerationOptions {
   std::vector<int64_t> stop_token_ids;  // generation of a row ends after one of these (kept in the output)
   int64_t pad_token_id = 0;
   uint64_t seed = 0;
+  // One seed per prompt; its G samples draw from a generator of their own, so a prompt's samples do
+  // not depend on which other prompts share the batch (or the rank). Empty: derived from `seed`.
+  std::vector<uint64_t> prompt_seeds;
 };
 
 struct Generation {

@@ -10,6 +10,8 @@ VECRL_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache make
   libtorch-dev libopenblas0-openmp
   libsentencepiece-dev libyaml-cpp-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libcli11-dev
+  libgloo-dev   # c10d ProcessGroupGloo headers (data-parallel training on CPU)
+  python3-torch # provides torchrun, used to launch multi-process runs and in the tests
 )
 
 vecrl_install_packages() {

@@ -10,12 +10,14 @@
 #include <numeric>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "algorithms/advantage.h"
 #include "algorithms/policy_loss.h"
 #include "core/plugin.h"
 #include "core/runtime.h"
 #include "core/safetensors.h"
+#include "distributed/communicator.h"
 #include "distributed/process_info.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
@@ -57,6 +59,9 @@ struct RlTrainer::State {
   RunConfig config;
   std::string run_dir;
   distributed::ProcessInfo process;
+  std::unique_ptr<distributed::Communicator> comm;
+  int64_t local_prompts = 0;  // prompts_per_step / world size
+  std::vector<std::string> loss_metric_keys;  // the metric names the loss reports
   std::unique_ptr<models::PolicyRunner> runner;
   std::unique_ptr<PromptDataset> data;
   std::unique_ptr<rewards::RewardSet> rewards;
@@ -66,7 +71,7 @@ struct RlTrainer::State {
   std::unique_ptr<core::JsonlMetricSink> sink;
   std::vector<std::string> display_dims;
 
-  core::Rollouts rollout(uint64_t seed, const std::vector<nlohmann::json>& batch);
+  core::Rollouts rollout(const std::vector<uint64_t>& prompt_seeds, const std::vector<nlohmann::json>& batch);
   // Generates and scores one step's batch; with dynamic sampling, resamples until the batch has
   // prompts_per_step groups whose total reward varies (or the round cap is hit).
   std::pair<core::Rollouts, core::RewardMatrix> sample_batch(int64_t step, core::MetricMap& metrics);
@@ -75,6 +80,15 @@ struct RlTrainer::State {
                          const torch::Tensor& ref_logprobs, int64_t step);
   torch::Tensor score_all(models::CausalLM& model, const core::Rollouts& r);
   torch::Tensor total_reward(const core::RewardMatrix& rewards) const;
+  // Rank 0's parameters everywhere, verified by a checksum.
+  void sync_parameters();
+  // Per-rollout tensors of every rank, concatenated in rank order (the global batch).
+  torch::Tensor gather(const torch::Tensor& rows) { return comm->all_gather_rows(rows); }
+  double global_sum(double local) {
+    auto t = torch::tensor({local}, torch::kDouble);
+    comm->all_reduce_sum(t);
+    return t.item<double>();
+  }
 };
 
 RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
@@ -83,21 +97,40 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   const auto& c = s.config;
   core::configure_logging(c.run.log_level);
   core::load_plugins(c.plugins);
-  const int threads = core::configure_threads(c.run.threads);
-  torch::manual_seed(c.run.seed);
   s.process = distributed::process_info_from_env();
-  VECRL_CHECK(s.process.world_size == 1, "this build trains on one process; launched with world size ",
-              s.process.world_size, " by ", s.process.launcher);
+  // threads: 0 shares the cores among this machine's ranks instead of oversubscribing them.
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = core::configure_threads(
+      c.run.threads > 0 ? c.run.threads : std::max(1, cores / static_cast<int>(s.process.local_world_size)));
+  torch::manual_seed(c.run.seed);
+  VECRL_CHECK(c.rollout.prompts_per_step % s.process.world_size == 0, "config key 'rollout.prompts_per_step': ",
+              c.rollout.prompts_per_step, " prompts do not split over ", s.process.world_size,
+              " ranks; every rank owns whole groups");
+  s.local_prompts = c.rollout.prompts_per_step / s.process.world_size;
+  distributed::RendezvousOptions rdv;
+  rdv.backend = c.distributed.backend;
+  rdv.timeout_s = c.distributed.timeout_s;
+  rdv.master_addr = c.distributed.master_addr;
+  rdv.master_port = c.distributed.master_port;
+  s.comm = distributed::make_communicator(s.process, rdv);
 
   // Components read their own options now, so every config error appears before any work.
   s.rewards = std::make_unique<rewards::RewardSet>(c.rewards);
   s.estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
   s.loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
   s.data = std::make_unique<PromptDataset>(c.data, c.run.seed);
+  {  // Learn the loss's metric names once, so ranks can reduce a fixed list of them.
+    algorithms::LossInput probe;
+    probe.logprobs = probe.old_logprobs = probe.behaviour_logprobs = probe.ref_logprobs = probe.entropy =
+        probe.advantages = torch::zeros({1, 1});
+    probe.mask = torch::ones({1, 1}, torch::kBool);
+    for (const auto& [k, v] : s.loss->compute(probe).metrics) s.loss_metric_keys.push_back(k);
+  }
   s.runner = std::make_unique<models::PolicyRunner>(c.model.path,
                                                     s.loss->needs_reference() || c.kl_in_reward.coef > 0);
   auto& policy = s.runner->policy();
   policy->train();
+  if (s.comm->world_size() > 1) s.sync_parameters();
   s.optimizer = std::make_unique<torch::optim::AdamW>(
       policy->parameters(), torch::optim::AdamWOptions(c.optim.lr)
                                 .betas({c.optim.beta1, c.optim.beta2})
@@ -105,23 +138,37 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                 .weight_decay(c.optim.weight_decay));
 
   s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
-  fs::create_directories(s.run_dir);
-  std::ofstream(fs::path(s.run_dir) / "config.yaml") << core::to_yaml_string(loaded.root->resolved());
-  const auto metrics_path = fs::path(s.run_dir) / "metrics.jsonl";
-  fs::remove(metrics_path);
-  s.sink = std::make_unique<core::JsonlMetricSink>(metrics_path.string());
+  if (s.comm->is_main()) {  // rank 0 writes; every rank computes the same global metrics
+    fs::create_directories(s.run_dir);
+    std::ofstream(fs::path(s.run_dir) / "config.yaml") << core::to_yaml_string(loaded.root->resolved());
+    const auto metrics_path = fs::path(s.run_dir) / "metrics.jsonl";
+    fs::remove(metrics_path);
+    s.sink = std::make_unique<core::JsonlMetricSink>(metrics_path.string());
+  }
   for (const auto& name : s.rewards->dim_names()) s.display_dims.push_back(name);
   int64_t num_params = 0;
   for (const auto& p : policy->parameters()) num_params += p.numel();
-  spdlog::info("run '{}': model {} ({} parameters), {} threads, {} prompts x {} samples per step, {} steps",
-               c.run.name, c.model.path, num_params, threads, c.rollout.prompts_per_step, c.rollout.group_size, c.train.steps);
+  if (!s.comm->is_main()) spdlog::set_level(spdlog::level::warn);
+  spdlog::info("run '{}': model {} ({} parameters), {} rank(s) x {} threads, {} prompts x {} samples per step, {} steps",
+               c.run.name, c.model.path, num_params, s.comm->world_size(), threads, c.rollout.prompts_per_step, c.rollout.group_size, c.train.steps);
 }
 
 RlTrainer::~RlTrainer() = default;
 
 const std::string& RlTrainer::run_dir() const { return state_->run_dir; }
 
-core::Rollouts RlTrainer::State::rollout(uint64_t seed, const std::vector<nlohmann::json>& batch) {
+int64_t RlTrainer::rank() const { return state_->comm->rank(); }
+
+std::vector<double> RlTrainer::parameter_vector() const {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> flat;
+  for (const auto& p : state_->runner->policy()->parameters()) flat.push_back(p.detach().reshape({-1}).to(torch::kDouble));
+  auto all = torch::cat(flat).contiguous();
+  return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+}
+
+core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_seeds,
+                                         const std::vector<nlohmann::json>& batch) {
   const auto& c = config;
   const auto& tok = runner->tokenizer();
   std::vector<std::vector<int64_t>> prompts;
@@ -132,7 +179,7 @@ core::Rollouts RlTrainer::State::rollout(uint64_t seed, const std::vector<nlohma
   g.max_new_tokens = c.rollout.max_new_tokens;
   g.stop_token_ids = {tok.eos_id()};
   g.pad_token_id = tok.eos_id();
-  g.seed = seed;
+  g.prompt_seeds = prompt_seeds;
   auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);
 
   core::Rollouts r;
@@ -158,6 +205,20 @@ core::Rollouts RlTrainer::State::rollout(uint64_t seed, const std::vector<nlohma
   return r;
 }
 
+void RlTrainer::State::sync_parameters() {
+  torch::NoGradGuard no_grad;
+  double checksum = 0;
+  for (auto& p : runner->policy()->parameters()) {
+    comm->broadcast(p, 0);
+    checksum += p.to(torch::kDouble).sum().item<double>();
+  }
+  auto extremes = torch::tensor({checksum, -checksum}, torch::kDouble);
+  comm->all_reduce_max(extremes);
+  VECRL_CHECK(extremes[0].item<double>() == -extremes[1].item<double>(), "rank ", comm->rank(),
+              ": parameters differ across ranks after the broadcast (checksums up to ", extremes[0].item<double>(),
+              " and ", -extremes[1].item<double>(), ")");
+}
+
 torch::Tensor RlTrainer::State::total_reward(const core::RewardMatrix& r) const {
   auto w = torch::tensor(rewards->weights(), torch::kDouble).to(torch::kFloat);
   return (r.values.select(1, 0).masked_fill(r.valid.select(1, 0).logical_not(), 0) * w).sum(1);  // [N]
@@ -165,19 +226,32 @@ torch::Tensor RlTrainer::State::total_reward(const core::RewardMatrix& r) const 
 
 std::pair<core::Rollouts, core::RewardMatrix> RlTrainer::State::sample_batch(int64_t step, core::MetricMap& m) {
   const auto& c = config;
-  const int64_t P = c.rollout.prompts_per_step, G = c.rollout.group_size;
+  const int64_t P = local_prompts, G = c.rollout.group_size;
   const int64_t rounds = c.rollout.dynamic_sampling ? c.rollout.max_sampling_rounds : 1;
   std::vector<core::Rollouts> kept, spare;
   std::vector<core::RewardMatrix> kept_rewards, spare_rewards;
   int64_t kept_groups = 0, round = 0;
   double reward_seconds = 0;
-  for (; round < rounds && kept_groups < P; ++round) {
-    const uint64_t seed = c.run.seed * 1000003ULL + static_cast<uint64_t>(step) * 64 + static_cast<uint64_t>(round);
-    auto r = rollout(seed, data->next_batch(P));
+  // Every rank runs the same number of rounds (collectives must match): until every rank is full.
+  auto all_full = [&] { return global_sum(static_cast<double>(kept_groups)) >= static_cast<double>(P * comm->world_size()); };
+  for (; round < rounds && (round == 0 || !all_full()); ++round) {
+    // All ranks draw the same global batch and keep their slice; seeds go per global prompt index,
+    // so results do not depend on the world size.
+    auto global = data->next_batch(c.rollout.prompts_per_step);
+    const int64_t first = comm->rank() * P;
+    std::vector<nlohmann::json> batch(global.begin() + first, global.begin() + first + P);
+    std::vector<uint64_t> seeds;
+    for (int64_t p = 0; p < P; ++p)
+      seeds.push_back(c.run.seed * 1000003ULL + static_cast<uint64_t>(step) * 7919ULL +
+                      static_cast<uint64_t>(round) * 104729ULL + static_cast<uint64_t>(first + p) * 15485863ULL);
+    auto r = rollout(seeds, batch);
     const auto t = Clock::now();
     auto scored = rewards->score(r);
     reward_seconds += seconds_since(t);
-    if (!c.rollout.dynamic_sampling) return {std::move(r), std::move(scored)};
+    if (!c.rollout.dynamic_sampling) {
+      m["timing_s/reward"] = reward_seconds;
+      return {std::move(r), std::move(scored)};
+    }
     auto varies = (total_reward(scored).view({P, G}).std(1, /*unbiased=*/false) > 1e-8);
     std::vector<int64_t> good, flat;
     for (int64_t g = 0; g < P; ++g) (varies[g].item<bool>() ? good : flat).push_back(g);
@@ -189,6 +263,7 @@ std::pair<core::Rollouts, core::RewardMatrix> RlTrainer::State::sample_batch(int
         for (int64_t j = 0; j < G; ++j) rows.push_back(g * G + j);
       return torch::tensor(rows, torch::kLong);
     };
+    if (kept_groups >= P) good.clear();  // this rank is full; it only keeps the others company
     if (!good.empty()) {
       kept.push_back(r.select_groups(good));
       kept_rewards.push_back(scored.select_rows(rows_of(good)));
@@ -201,7 +276,7 @@ std::pair<core::Rollouts, core::RewardMatrix> RlTrainer::State::sample_batch(int
   }
   m["timing_s/reward"] = reward_seconds;
   m["sampling/rounds"] = static_cast<double>(round);
-  m["sampling/kept_group_frac"] = static_cast<double>(kept_groups) / static_cast<double>(P);
+  m["sampling/kept_group_frac"] = global_sum(static_cast<double>(kept_groups)) / static_cast<double>(P * comm->world_size());
   // Fill up with zero-variance groups so every step has the same shape (their advantage is 0).
   for (std::size_t i = 0; i < spare.size() && kept_groups < P; ++i) {
     const int64_t take = std::min(spare[i].num_groups(), P - kept_groups);
@@ -240,22 +315,32 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
   auto channel_prefix = [&](int64_t ch) { return ch == 0 ? std::string("actor/") : "actor/" + advantages.channels[ch] + "/"; };
   core::MetricMap sums;
   int64_t updates = 0;
+  // Mini-batches are drawn from one permutation of the global batch (same on every rank); each rank
+  // works on the rows it owns, so the update does not depend on the world size.
   std::mt19937_64 rng(c.run.seed * 7919ULL + static_cast<uint64_t>(step));
-  const int64_t N = r.size(), mini = N / c.train.mini_batches;
+  const int64_t N = r.size(), W = comm->world_size(), first_row = comm->rank() * N;
+  const int64_t global_n = N * W, mini = global_n / c.train.mini_batches;
+  auto params = policy->parameters();
   for (int64_t epoch = 0; epoch < c.train.epochs; ++epoch) {
-    std::vector<int64_t> order(N);
+    std::vector<int64_t> order(global_n);
     std::iota(order.begin(), order.end(), 0);
     if (c.train.mini_batches > 1) std::shuffle(order.begin(), order.end(), rng);
-    auto perm = torch::tensor(order, torch::kLong);
     for (int64_t mb = 0; mb < c.train.mini_batches; ++mb) {
-      auto rows = perm.narrow(0, mb * mini, mini);
-      // Normalisers over the whole mini-batch (per channel), so micro-batching never changes the result.
+      std::vector<int64_t> local;
+      for (int64_t j = mb * mini; j < (mb + 1) * mini; ++j)
+        if (order[j] >= first_row && order[j] < first_row + N) local.push_back(order[j] - first_row);
+      std::sort(local.begin(), local.end());
+      auto rows = torch::tensor(local, torch::kLong);
+      // Normalisers over the whole mini-batch on all ranks (per channel), so neither micro-batching
+      // nor the world size changes the result.
       std::vector<algorithms::Normalizers> norms;
       for (int64_t ch = 0; ch < C; ++ch) {
         auto m = channel_mask[ch].index_select(0, rows);
+        auto counts = torch::tensor({m.sum().item<double>(), m.any(1).sum().item<double>()}, torch::kDouble);
+        comm->all_reduce_sum(counts);
         algorithms::Normalizers norm;
-        norm.tokens = std::max(1.0, m.sum().item<double>());
-        norm.sequences = std::max(1.0, m.any(1).sum().item<double>());
+        norm.tokens = std::max(1.0, counts[0].item<double>());
+        norm.sequences = std::max(1.0, counts[1].item<double>());
         norm.constant_length = static_cast<double>(c.rollout.max_new_tokens);
         norms.push_back(norm);
       }
@@ -286,8 +371,29 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
                                                              algorithms::Aggregation::kTokenMean, norms[0])
                                            .item<double>();
       });
+      if (W > 1) {
+        // Each rank's loss is its share of the global loss, so the global gradient is the sum.
+        std::vector<torch::Tensor> grads;
+        for (auto& p : params) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          grads.push_back(p.mutable_grad());
+        }
+        const auto t = Clock::now();
+        comm->all_reduce_sum_bucketed(grads, c.distributed.bucket_mb << 20);
+        micro_sums["timing_s/all_reduce"] += seconds_since(t);
+        // Loss metrics are contributions normalised globally: they add up over ranks too. The key list
+        // is fixed (a rank may own no rows of a mini-batch), so every rank reduces the same vector.
+        std::vector<std::string> keys{"actor/entropy"};
+        for (int64_t ch = 0; ch < C; ++ch)
+          for (const auto& k : loss_metric_keys) keys.push_back(ch == 0 ? k : channel_prefix(ch) + k.substr(6));
+        std::vector<double> values;
+        for (const auto& k : keys) values.push_back(micro_sums.count(k) ? micro_sums[k] : 0.0);
+        auto reduced = torch::tensor(values, torch::kDouble);
+        comm->all_reduce_sum(reduced);
+        for (std::size_t i = 0; i < keys.size(); ++i) micro_sums[keys[i]] = reduced[static_cast<int64_t>(i)].item<double>();
+      }
       const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
-      micro_sums["actor/grad_norm"] = torch::nn::utils::clip_grad_norm_(policy->parameters(), max_norm);
+      micro_sums["actor/grad_norm"] = torch::nn::utils::clip_grad_norm_(params, max_norm);
       optimizer->step();
       for (const auto& [k, v] : micro_sums) sums[k] += v;
       ++updates;
@@ -332,7 +438,8 @@ core::MetricMap RlTrainer::step(int64_t step) {
   }
 
   t = Clock::now();
-  auto advantages = s.estimator->compute({rewards, weights, rollouts.group_size, rollouts.response_mask, {}});
+  auto advantages = s.estimator->compute({rewards, weights, rollouts.group_size, rollouts.response_mask,
+                                          [&](at::Tensor& t) { s.comm->all_reduce_sum(t); }});
   m["timing_s/adv"] = seconds_since(t);
 
   // Overlong filtering (DAPO): truncated responses stay in the statistics but get no loss.
@@ -344,34 +451,52 @@ core::MetricMap RlTrainer::step(int64_t step) {
   m["timing_s/update_actor"] = seconds_since(t);
   m.insert(update_metrics.begin(), update_metrics.end());
 
-  // Metrics of the batch (verl names).
-  auto reward_metrics = rewards::RewardSet::metrics(rewards, weights);
+  // Metrics of the global batch (verl names): per-rollout quantities are gathered from all ranks,
+  // so every rank computes exactly what one process would.
+  core::RewardMatrix global_rewards{rewards.names, s.gather(rewards.values), s.gather(rewards.valid)};
+  auto reward_metrics = rewards::RewardSet::metrics(global_rewards, weights);
   m.insert(reward_metrics.begin(), reward_metrics.end());
+  auto global_adv = s.gather(advantages.values.t().contiguous()).t();  // [C, N_global]
   for (int64_t ch = 0; ch < advantages.num_channels(); ++ch) {
     const std::string prefix = ch == 0 ? "critic/advantages/" : "critic/advantages/" + advantages.channels[ch] + "/";
-    auto adv = advantages.values[ch];
-    m[prefix + "mean"] = adv.mean().item<double>();
-    m[prefix + "max"] = adv.max().item<double>();
-    m[prefix + "min"] = adv.min().item<double>();
+    m[prefix + "mean"] = global_adv[ch].mean().item<double>();
+    m[prefix + "max"] = global_adv[ch].max().item<double>();
+    m[prefix + "min"] = global_adv[ch].min().item<double>();
   }
-  auto group_std = s.total_reward(task_rewards).view({-1, rollouts.group_size}).std(1, /*unbiased=*/false);
+  auto group_std = s.gather(s.total_reward(task_rewards)).view({-1, rollouts.group_size}).std(1, /*unbiased=*/false);
   m["frac_reward_zero_std"] = (group_std < 1e-8).to(torch::kDouble).mean().item<double>();
-  auto lengths = rollouts.response_mask.sum(1).to(torch::kDouble);
+  auto lengths = s.gather(rollouts.response_mask.sum(1).to(torch::kDouble));
   m["response_length/mean"] = lengths.mean().item<double>();
   m["response_length/max"] = lengths.max().item<double>();
   m["response_length/min"] = lengths.min().item<double>();
-  m["response_length/clip_ratio"] = rollouts.truncated.to(torch::kDouble).mean().item<double>();
-  auto diff = (rollouts.behaviour_logprobs - old_logprobs).abs().masked_select(rollouts.response_mask);
-  m["sampling/logp_diff/mean"] = diff.numel() ? diff.mean().item<double>() : 0.0;
-  m["sampling/logp_diff/max"] = diff.numel() ? diff.max().item<double>() : 0.0;
-  m["rewards/module_failures"] = static_cast<double>(s.rewards->failures());
+  m["response_length/clip_ratio"] = s.gather(rollouts.truncated.to(torch::kDouble)).mean().item<double>();
+  auto diff = (rollouts.behaviour_logprobs - old_logprobs).abs().masked_fill(rollouts.response_mask.logical_not(), 0);
+  auto diff_stats = s.gather(torch::stack({diff.sum(1), diff.amax(1), rollouts.response_mask.sum(1).to(diff.dtype())}, 1)
+                                 .to(torch::kDouble));  // [N_global, 3]
+  m["sampling/logp_diff/mean"] = diff_stats.select(1, 0).sum().item<double>() /
+                                 std::max(1.0, diff_stats.select(1, 2).sum().item<double>());
+  m["sampling/logp_diff/max"] = diff_stats.select(1, 1).max().item<double>();
+  m["rewards/module_failures"] = s.global_sum(static_cast<double>(s.rewards->failures()));
   m["timing_s/step"] = seconds_since(t_step);
-  m["perf/throughput"] = lengths.sum().item<double>() / m["timing_s/step"];
-  s.sink->write(step, m);
+  {  // The slowest rank sets the pace.
+    std::vector<std::string> keys;
+    std::vector<double> values;
+    for (const auto& [k, v] : m)
+      if (k.rfind("timing_s/", 0) == 0) {
+        keys.push_back(k);
+        values.push_back(v);
+      }
+    auto slowest = torch::tensor(values, torch::kDouble);
+    s.comm->all_reduce_max(slowest);
+    for (std::size_t i = 0; i < keys.size(); ++i) m[keys[i]] = slowest[static_cast<int64_t>(i)].item<double>();
+  }
+  m["perf/throughput"] = lengths.sum().item<double>() / m["timing_s/step"] / static_cast<double>(s.comm->world_size());
+  if (s.sink) s.sink->write(step, m);
   return m;
 }
 
-TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_line) {
+TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_line,
+                           const std::function<void(int64_t, int64_t)>& on_step) {
   auto& s = *state_;
   const auto& c = s.config;
   const auto start = Clock::now();
@@ -379,17 +504,20 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   for (int64_t i = 1; i <= c.train.steps; ++i) {
     auto m = step(i);
     totals.push_back(m.at("critic/score/mean"));
-    on_line(format_line(i, c.train.steps, m, s.display_dims));
+    if (s.comm->is_main()) on_line(format_line(i, c.train.steps, m, s.display_dims));
+    if (on_step) on_step(i, s.comm->rank());
   }
-  // Save the trained policy as a HuggingFace folder next to the metrics.
-  const fs::path final_dir = fs::path(s.run_dir) / "final";
-  fs::create_directories(final_dir);
-  std::map<std::string, torch::Tensor> tensors;
-  for (const auto& item : s.runner->policy()->named_parameters()) tensors.emplace(item.key(), item.value().detach());
-  core::write_safetensors((final_dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
-  for (const char* file : {"config.json", "tokenizer.model"})
-    if (fs::exists(fs::path(c.model.path) / file))
-      fs::copy_file(fs::path(c.model.path) / file, final_dir / file, fs::copy_options::overwrite_existing);
+  if (s.comm->is_main()) {  // save the trained policy as a HuggingFace folder next to the metrics
+    const fs::path final_dir = fs::path(s.run_dir) / "final";
+    fs::create_directories(final_dir);
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& item : s.runner->policy()->named_parameters()) tensors.emplace(item.key(), item.value().detach());
+    core::write_safetensors((final_dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    for (const char* file : {"config.json", "tokenizer.model"})
+      if (fs::exists(fs::path(c.model.path) / file))
+        fs::copy_file(fs::path(c.model.path) / file, final_dir / file, fs::copy_options::overwrite_existing);
+  }
+  s.comm->barrier();
 
   TrainSummary summary;
   summary.steps = c.train.steps;

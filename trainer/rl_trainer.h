@@ -4,6 +4,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/metrics.h"
 #include "trainer/run_config.h"
@@ -26,13 +27,18 @@ class RlTrainer {
   explicit RlTrainer(LoadedConfig loaded);
   ~RlTrainer();
 
-  // Runs all steps; `on_line` receives each human-readable progress line.
-  TrainSummary run(const std::function<void(const std::string&)>& on_line);
+  // Runs all steps. Rank 0's `on_line` receives each human-readable progress line; every rank's
+  // `on_step(step, rank)` runs after each step.
+  TrainSummary run(const std::function<void(const std::string&)>& on_line,
+                   const std::function<void(int64_t, int64_t)>& on_step = {});
 
   // One RL step (1-based index); returns its metrics.
   core::MetricMap step(int64_t step);
 
   const std::string& run_dir() const;
+  int64_t rank() const;
+  // All policy parameters, flattened (for equivalence tests and checksums).
+  std::vector<double> parameter_vector() const;
 
  private:
   struct State;

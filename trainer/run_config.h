@@ -99,6 +99,29 @@ struct KlInRewardOptions {
   }
 };
 
+// Multi-process data parallel. The launcher (torchrun, Slurm) provides ranks; these set the rest.
+struct DistributedOptions {
+  std::string backend = "auto";  // auto, gloo or nccl
+  int64_t timeout_s = 300;       // rendezvous and collective timeout
+  std::string master_addr;       // empty: MASTER_ADDR or the first host of SLURM_JOB_NODELIST
+  int64_t master_port = 0;       // 0: MASTER_PORT
+  int64_t bucket_mb = 25;        // gradient all-reduce bucket size
+
+  template <class V>
+  void visit(V& v) {
+    v.field("backend", backend);
+    v.field("timeout_s", timeout_s);
+    v.field("master_addr", master_addr);
+    v.field("master_port", master_port);
+    v.field("bucket_mb", bucket_mb);
+    v.require(backend == "auto" || backend == "gloo" || backend == "nccl", "backend",
+              "expected auto, gloo or nccl, found '" + backend + "'");
+    v.require(timeout_s >= 1, "timeout_s", core::str_cat("must be >= 1, got ", timeout_s));
+    v.require(master_port >= 0 && master_port < 65536, "master_port", core::str_cat("must be a port, got ", master_port));
+    v.require(bucket_mb >= 1, "bucket_mb", core::str_cat("must be >= 1, got ", bucket_mb));
+  }
+};
+
 struct OptimOptions {
   double lr = 1e-4;
   double beta1 = 0.9;
@@ -157,6 +180,7 @@ struct RunConfig {
   core::ComponentSpec loss;
   KlInRewardOptions kl_in_reward;
   OptimOptions optim;
+  DistributedOptions distributed;
   TrainOptions train;
 
   template <class V>
@@ -172,6 +196,7 @@ struct RunConfig {
     v.section("kl_in_reward", kl_in_reward);
     v.section("optim", optim);
     v.section("train", train);
+    v.section("distributed", distributed);
     v.require(rollout.prompts_per_step * rollout.group_size % train.mini_batches == 0, "train",
               core::str_cat("mini_batches (", train.mini_batches, ") must divide the ",
                             rollout.prompts_per_step * rollout.group_size, " rollouts of a step"));

@@ -119,6 +119,8 @@ TEST(CliAdvantage, WorkedExamplesThroughTheCommandLine) {
   expect_near(first_group(advantage(kRunning, "--estimator grpo --set std=population")),
               {0.5071, 1.1832, -0.1690, -1.5213});
   expect_near(first_group(advantage(kRunning, "--estimator rloo")), {0.2500, 0.5833, -0.0833, -0.7500});
+  expect_near(first_group(advantage(kRunning, "--estimator dr_grpo")), {0.1875, 0.4375, -0.0625, -0.5625});
+  expect_near(first_group(advantage(kRunning, "--estimator ac")), {0.3024, 0.8245, -0.0413, -1.0856});
   expect_near(first_group(advantage(kRunning, "--estimator gdpo")), {0.3749, 1.0222, -0.0513, -1.3458});
   expect_near(first_group(advantage(kRunning, "--estimator dvao")), {0.4100, 0.9567, -0.1367, -1.2301});
   auto rpp = advantage(R"({"groups": [{"rewards": [[0.75], [1.0], [0.5], [0.0]], "lengths": [2, 3, 1, 2]}]})",

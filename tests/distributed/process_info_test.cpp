@@ -3,6 +3,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "distributed/communicator.h"
 #include "distributed/process_info.h"
 
 using vecrl::distributed::process_info_from_env;
@@ -26,12 +27,15 @@ TEST(ProcessInfo, SingleProcessWithoutALauncher) {
 }
 
 TEST(ProcessInfo, ReadsTorchrunAndSlurm) {
-  auto t = process_info_from_env(env({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}}));
+  auto t = process_info_from_env(env({{"RANK", "3"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "2"}}));
   EXPECT_EQ(t.rank, 3);
   EXPECT_EQ(t.local_rank, 1);
+  EXPECT_EQ(t.local_world_size, 2);
+  EXPECT_EQ(process_info_from_env(env({{"RANK", "0"}, {"WORLD_SIZE", "4"}})).local_world_size, 4);
   EXPECT_EQ(t.launcher, "torchrun");
-  auto s = process_info_from_env(env({{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "2"}}));
+  auto s = process_info_from_env(env({{"SLURM_PROCID", "1"}, {"SLURM_NTASKS", "8"}, {"SLURM_NTASKS_PER_NODE", "4(x2)"}}));
   EXPECT_EQ(s.rank, 1);
+  EXPECT_EQ(s.local_world_size, 4);
   EXPECT_EQ(s.launcher, "slurm");
 }
 
@@ -49,4 +53,13 @@ TEST(ProcessInfo, BadVariablesAreNamed) {
             std::string::npos);
   EXPECT_NE(message({{"RANK", "2"}, {"WORLD_SIZE", "2"}}).find("rank 2 is not below the world size 2"),
             std::string::npos);
+}
+
+TEST(Rendezvous, FirstSlurmHost) {
+  using vecrl::distributed::first_slurm_host;
+  EXPECT_EQ(first_slurm_host("node01"), "node01");
+  EXPECT_EQ(first_slurm_host("node[03-04,07]"), "node03");
+  EXPECT_EQ(first_slurm_host("gpu-[003-004],cpu1"), "gpu-003");
+  EXPECT_EQ(first_slurm_host("a1,b2"), "a1");
+  EXPECT_THROW(first_slurm_host(""), vecrl::core::Error);
 }
