@@ -10,14 +10,28 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "core/safetensors.h"
 
 namespace {
 
+// A port nothing listens on now, spread by pid so parallel test processes rarely pick the same one.
 int free_port() {
   static int offset = 0;
-  return 20000 + static_cast<int>(getpid() % 20000) + 7 * offset++;
+  for (;;) {
+    const int port = 20000 + static_cast<int>((getpid() * 37L + (offset++) * 1009L) % 40000);
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    close(fd);
+    if (ok) return port;
+  }
 }
 
 struct Proc {
