@@ -9,6 +9,7 @@ namespace vecrl::apps {
 struct TrainArgs {
   std::string config;
   std::vector<std::string> overrides;  // key.path=value
+  bool resume = false;                 // = checkpoint.resume=required
 };
 int run_train(const TrainArgs& args);
 

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   auto* train_cmd = app.add_subcommand("train", "Train a policy with RL from a YAML run config");
   train_cmd->add_option("config", train.config, "run config (YAML)")->required()->check(CLI::ExistingFile);
   train_cmd->add_option("overrides", train.overrides, "overrides, key.path=value (e.g. optim.lr=1e-5)");
+  train_cmd->add_flag("--resume", train.resume,
+                      "continue from the run's latest checkpoint (an error if there is none or nothing is left)");
+  train_cmd->footer("SIGTERM or Ctrl-C finishes the current step, writes a checkpoint and exits 0.");
 
   GenerateArgs gen;
   auto* gen_cmd = app.add_subcommand("generate", "Generate continuations of prompts");

@@ -1,3 +1,5 @@
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -17,12 +19,31 @@ void maybe_inject_exit(int64_t step, int64_t rank) {
   if (r != nullptr && s != nullptr && std::atoll(r) == rank && std::atoll(s) == step) std::_Exit(17);
 }
 
+std::atomic<bool> stop_requested{false};
+
+// SIGTERM (Slurm pre-emption) and the first Ctrl-C ask for a checkpoint at the end of the step; a
+// second Ctrl-C kills as usual.
+void on_stop_signal(int signal) {
+  stop_requested = true;
+  if (signal == SIGINT) std::signal(SIGINT, SIG_DFL);
+}
+
 }  // namespace
 
 int run_train(const TrainArgs& args) {
-  trainer::RlTrainer trainer(trainer::load_run_config(args.config, args.overrides));
-  auto summary = trainer.run([](const std::string& line) { std::cout << line << std::endl; }, maybe_inject_exit);
+  auto overrides = args.overrides;
+  if (args.resume) overrides.push_back("checkpoint.resume=required");
+  trainer::RlTrainer trainer(trainer::load_run_config(args.config, overrides));
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  auto summary = trainer.run([](const std::string& line) { std::cout << line << std::endl; }, maybe_inject_exit,
+                             [] { return stop_requested.load(); });
   if (trainer.rank() != 0) return 0;
+  if (summary.stopped_early) {
+    std::printf("stopped by a signal after step %lld; checkpoint written. Continue with: vecrl train %s --resume\n",
+                static_cast<long long>(summary.steps), args.config.c_str());
+    return 0;
+  }
   std::printf("done: %lld steps in %.1f s; mean total reward: first %lld steps %.4f, last %lld steps %.4f (%+.4f)\n",
               static_cast<long long>(summary.steps), summary.seconds,
               static_cast<long long>(summary.window), summary.first_window_reward,

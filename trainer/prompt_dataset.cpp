@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <sstream>
 
 #include "core/jsonl.h"
 
@@ -31,6 +32,28 @@ std::vector<nlohmann::json> PromptDataset::next_batch(int64_t count) {
     batch.push_back(records_[order_[cursor_++]]);
   }
   return batch;
+}
+
+nlohmann::json PromptDataset::state() const {
+  std::ostringstream rng;
+  rng << rng_;
+  return {{"epoch", epoch_}, {"cursor", cursor_}, {"order", order_}, {"rng", rng.str()}, {"size", size()}};
+}
+
+void PromptDataset::restore(const nlohmann::json& state) {
+  try {
+    VECRL_CHECK(state.at("size").get<int64_t>() == size(), options_.path, ": the checkpoint's data cursor is for ",
+                state.at("size").get<int64_t>(), " records, the dataset has ", size());
+    epoch_ = state.at("epoch").get<int64_t>();
+    cursor_ = state.at("cursor").get<int64_t>();
+    order_ = state.at("order").get<std::vector<int64_t>>();
+    std::istringstream rng(state.at("rng").get<std::string>());
+    rng >> rng_;
+  } catch (const nlohmann::json::exception& e) {
+    throw core::Error(core::str_cat("checkpoint data cursor is malformed: ", e.what()));
+  }
+  VECRL_CHECK(cursor_ >= 0 && cursor_ <= size() && static_cast<int64_t>(order_.size()) == size(),
+              "checkpoint data cursor is inconsistent (cursor ", cursor_, ", order of ", order_.size(), ")");
 }
 
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {

@@ -22,6 +22,11 @@ class PromptDataset {
   int64_t size() const { return static_cast<int64_t>(records_.size()); }
   int64_t epoch() const { return epoch_; }
 
+  // The resumable cursor: epoch, position, order and shuffling generator.
+  nlohmann::json state() const;
+  // Restores a state() from a dataset of the same size; throws naming what does not match.
+  void restore(const nlohmann::json& state);
+
  private:
   void start_epoch();
 

@@ -20,9 +20,11 @@
 #include "distributed/communicator.h"
 #include "distributed/process_info.h"
 #include "models/generation.h"
+#include "models/hf_checkpoint.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
 #include "rewards/reward_set.h"
+#include "trainer/checkpoint.h"
 #include "trainer/prompt_dataset.h"
 
 namespace vecrl::trainer {
@@ -70,6 +72,12 @@ struct RlTrainer::State {
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::unique_ptr<core::JsonlMetricSink> sink;
   std::vector<std::string> display_dims;
+  std::string resolved_config;
+  int64_t completed = 0;  // last completed step
+  int64_t last_saved = -1;
+
+  void save_checkpoint();
+  void resume_from(const CheckpointPaths& checkpoint);
 
   core::Rollouts rollout(const std::vector<uint64_t>& prompt_seeds, const std::vector<nlohmann::json>& batch);
   // Generates and scores one step's batch; with dynamic sampling, resamples until the batch has
@@ -138,13 +146,27 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                 .weight_decay(c.optim.weight_decay));
 
   s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
+  s.resolved_config = core::to_yaml_string(loaded.root->resolved());
+  std::optional<CheckpointPaths> checkpoint;
+  if (c.checkpoint.resume != ResumeMode::kNever) checkpoint = latest_checkpoint(s.run_dir);
+  VECRL_CHECK(checkpoint || c.checkpoint.resume != ResumeMode::kRequired, "cannot resume: no checkpoint in ",
+              (fs::path(s.run_dir) / "checkpoints").string());
+  const auto metrics_path = fs::path(s.run_dir) / "metrics.jsonl";
   if (s.comm->is_main()) {  // rank 0 writes; every rank computes the same global metrics
     fs::create_directories(s.run_dir);
-    std::ofstream(fs::path(s.run_dir) / "config.yaml") << core::to_yaml_string(loaded.root->resolved());
-    const auto metrics_path = fs::path(s.run_dir) / "metrics.jsonl";
-    fs::remove(metrics_path);
-    s.sink = std::make_unique<core::JsonlMetricSink>(metrics_path.string());
+    std::ofstream(fs::path(s.run_dir) / "config.yaml") << s.resolved_config;
+    if (!checkpoint) {
+      fs::remove(metrics_path);
+      if (!list_checkpoints(s.run_dir).empty()) {
+        spdlog::warn("fresh run: removing the earlier checkpoints of {} (set checkpoint.resume: auto to continue them)",
+                     s.run_dir);
+        fs::remove_all(fs::path(s.run_dir) / "checkpoints");
+      }
+    }
   }
+  if (checkpoint) s.resume_from(*checkpoint);
+  s.comm->barrier();  // rank 0 has prepared the run folder
+  if (s.comm->is_main()) s.sink = std::make_unique<core::JsonlMetricSink>(metrics_path.string());
   for (const auto& name : s.rewards->dim_names()) s.display_dims.push_back(name);
   int64_t num_params = 0;
   for (const auto& p : policy->parameters()) num_params += p.numel();
@@ -158,6 +180,8 @@ RlTrainer::~RlTrainer() = default;
 const std::string& RlTrainer::run_dir() const { return state_->run_dir; }
 
 int64_t RlTrainer::rank() const { return state_->comm->rank(); }
+
+int64_t RlTrainer::completed_steps() const { return state_->completed; }
 
 std::vector<double> RlTrainer::parameter_vector() const {
   torch::NoGradGuard no_grad;
@@ -203,6 +227,42 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   }
   r.check();
   return r;
+}
+
+void RlTrainer::State::save_checkpoint() {
+  if (!comm->is_main() || last_saved == completed) return;
+  last_saved = completed;
+  CheckpointContents contents;
+  for (const auto& item : runner->policy()->named_parameters()) contents.policy.emplace(item.key(), item.value().detach());
+  contents.state = {{"format_version", kCheckpointFormatVersion}, {"step", completed}, {"data", data->state()},
+                    {"world_size", comm->world_size()}};
+  contents.config_yaml = resolved_config;
+  const auto dir = write_checkpoint(run_dir, completed, contents, *optimizer, config.checkpoint.keep_last);
+  spdlog::info("checkpoint: {}", dir);
+}
+
+void RlTrainer::State::resume_from(const CheckpointPaths& checkpoint) {
+  auto contents = read_checkpoint(checkpoint.dir, *optimizer);
+  models::load_state(runner->policy(), contents.policy, checkpoint.dir);
+  try {
+    data->restore(contents.state.at("data"));
+    completed = contents.state.at("step").get<int64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    throw core::Error(core::str_cat(checkpoint.dir, "/state.json: ", e.what()));
+  }
+  if (comm->is_main()) {  // drop metrics of steps after the checkpoint: they will be recomputed
+    const auto path = fs::path(run_dir) / "metrics.jsonl";
+    std::vector<std::string> kept;
+    std::ifstream in(path);
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_discarded() && j.value("step", int64_t{0}) <= completed) kept.push_back(line);
+    }
+    in.close();
+    std::ofstream out(path, std::ios::trunc);
+    for (const auto& line : kept) out << line << '\n';
+  }
+  spdlog::info("resumed from {} (step {})", checkpoint.dir, completed);
 }
 
 void RlTrainer::State::sync_parameters() {
@@ -496,17 +556,33 @@ core::MetricMap RlTrainer::step(int64_t step) {
 }
 
 TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_line,
-                           const std::function<void(int64_t, int64_t)>& on_step) {
+                           const std::function<void(int64_t, int64_t)>& on_step,
+                           const std::function<bool()>& should_stop) {
   auto& s = *state_;
   const auto& c = s.config;
   const auto start = Clock::now();
+  VECRL_CHECK(s.completed < c.train.steps, "nothing left to train: the checkpoint is at step ", s.completed,
+              " and train.steps is ", c.train.steps, " (raise train.steps to continue)");
+  TrainSummary summary;
+  summary.first_step = s.completed + 1;
   std::vector<double> totals;
-  for (int64_t i = 1; i <= c.train.steps; ++i) {
+  for (int64_t i = s.completed + 1; i <= c.train.steps; ++i) {
     auto m = step(i);
+    s.completed = i;
     totals.push_back(m.at("critic/score/mean"));
     if (s.comm->is_main()) on_line(format_line(i, c.train.steps, m, s.display_dims));
     if (on_step) on_step(i, s.comm->rank());
+    // Every rank must agree to stop at the same step, so the request is reduced across ranks.
+    auto stop = torch::tensor({should_stop && should_stop() ? 1.0 : 0.0}, torch::kDouble);
+    s.comm->all_reduce_max(stop);
+    if (stop.item<double>() > 0) {
+      summary.stopped_early = i < c.train.steps;
+      s.save_checkpoint();
+      break;
+    }
+    if (c.checkpoint.every > 0 && i % c.checkpoint.every == 0 && i < c.train.steps) s.save_checkpoint();
   }
+  if (!summary.stopped_early && s.completed == c.train.steps) s.save_checkpoint();
   if (s.comm->is_main()) {  // save the trained policy as a HuggingFace folder next to the metrics
     const fs::path final_dir = fs::path(s.run_dir) / "final";
     fs::create_directories(final_dir);
@@ -519,8 +595,7 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   }
   s.comm->barrier();
 
-  TrainSummary summary;
-  summary.steps = c.train.steps;
+  summary.steps = s.completed;
   summary.run_dir = s.run_dir;
   summary.seconds = seconds_since(start);
   const auto w = std::min<std::size_t>(static_cast<std::size_t>(c.train.summary_window), totals.size());

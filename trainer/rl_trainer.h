@@ -16,6 +16,8 @@ struct TrainSummary {
   double first_window_reward = 0;  // mean total reward over the first summary_window steps
   double last_window_reward = 0;   // ... and over the last summary_window steps
   int64_t window = 0;              // summary_window actually used
+  int64_t first_step = 1;          // 1, or the step after the checkpoint resumed from
+  bool stopped_early = false;      // a stop was requested (SIGTERM); a checkpoint was written
   double seconds = 0;
   std::string run_dir;
 };
@@ -29,8 +31,14 @@ class RlTrainer {
 
   // Runs all steps. Rank 0's `on_line` receives each human-readable progress line; every rank's
   // `on_step(step, rank)` runs after each step.
+  // `should_stop` is polled after each step (all ranks agree on the answer); when it says so the
+  // run writes a checkpoint and returns early.
   TrainSummary run(const std::function<void(const std::string&)>& on_line,
-                   const std::function<void(int64_t, int64_t)>& on_step = {});
+                   const std::function<void(int64_t, int64_t)>& on_step = {},
+                   const std::function<bool()>& should_stop = {});
+
+  // The last completed step (0 for a fresh run, the checkpoint's step after a resume).
+  int64_t completed_steps() const;
 
   // One RL step (1-based index); returns its metrics.
   core::MetricMap step(int64_t step);

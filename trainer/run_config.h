@@ -169,6 +169,24 @@ struct TrainOptions {
   }
 };
 
+enum class ResumeMode { kNever, kAuto, kRequired };
+
+struct CheckpointOptions {
+  int64_t every = 0;      // steps between checkpoints; 0 = only at the end (and on SIGTERM)
+  int64_t keep_last = 3;  // older checkpoints are deleted
+  ResumeMode resume = ResumeMode::kNever;  // never, auto (latest if any), required (`--resume`)
+
+  template <class V>
+  void visit(V& v) {
+    v.field("every", every);
+    v.field("keep_last", keep_last);
+    v.choice("resume", resume,
+             {{"never", ResumeMode::kNever}, {"auto", ResumeMode::kAuto}, {"required", ResumeMode::kRequired}});
+    v.require(every >= 0, "every", core::str_cat("must be >= 0, got ", every));
+    v.require(keep_last >= 1, "keep_last", core::str_cat("must be >= 1, got ", keep_last));
+  }
+};
+
 struct RunConfig {
   std::vector<std::string> plugins;  // shared libraries that register extra components
   RunOptions run;
@@ -181,6 +199,7 @@ struct RunConfig {
   KlInRewardOptions kl_in_reward;
   OptimOptions optim;
   DistributedOptions distributed;
+  CheckpointOptions checkpoint;
   TrainOptions train;
 
   template <class V>
@@ -197,6 +216,7 @@ struct RunConfig {
     v.section("optim", optim);
     v.section("train", train);
     v.section("distributed", distributed);
+    v.section("checkpoint", checkpoint);
     v.require(rollout.prompts_per_step * rollout.group_size % train.mini_batches == 0, "train",
               core::str_cat("mini_batches (", train.mini_batches, ") must divide the ",
                             rollout.prompts_per_step * rollout.group_size, " rollouts of a step"));

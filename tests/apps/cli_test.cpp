@@ -37,6 +37,16 @@ Result run(const std::string& args, const std::string& input = "") {
 
 const std::string kModel = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
 
+// Runs a shell script, capturing its output and exit code.
+Result run_shell(const std::string& script) {
+  FILE* pipe = popen(("bash -c '" + script + "' 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
 }  // namespace
 
 TEST(Cli, VersionAndHelp) {
@@ -187,4 +197,32 @@ TEST(CliAdvantage, PluginsWithoutOrWithTheWrongAbiAreRefused) {
   EXPECT_NE(wrong.out.find("built for plugin ABI 999"), std::string::npos) << wrong.out;
   auto missing = advantage(kRunning, "--estimator grpo --plugin /nonexistent/libx.so");
   EXPECT_NE(missing.out.find("plugin /nonexistent/libx.so: no such file"), std::string::npos) << missing.out;
+}
+
+TEST(Cli, SigtermCheckpointsAndExitsZeroThenResumeContinues) {
+  const std::string dir = ::testing::TempDir() + "/vecrl_sigterm";
+  const std::string args = std::string(VECRL_SOURCE_DIR) + "/configs/quickstart.yaml run.output_dir=" + dir +
+                           " run.name=sig model.path=" + kModel + " data.path=" + VECRL_SOURCE_DIR +
+                           "/configs/data/story_prompts.jsonl rollout.max_new_tokens=8 rollout.prompts_per_step=2";
+  // Started in the background, asked to stop once its first step line appears.
+  const std::string script = "out=$(mktemp); " + std::string(VECRL_EXE) + " train " + args +
+                             " train.steps=1000 >$out 2>&1 & pid=$!; "
+                             "for i in $(seq 1 300); do grep -q \"step   1/\" $out && break; sleep 0.1; done; "
+                             "kill -TERM $pid; wait $pid; echo exit=$?; cat $out";
+  auto r = run_shell(script);
+  EXPECT_NE(r.out.find("exit=0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("stopped by a signal after step"), std::string::npos) << r.out;
+  const auto at = r.out.find("stopped by a signal after step ");
+  ASSERT_NE(at, std::string::npos);
+  const int stopped = std::atoi(r.out.c_str() + at + std::string("stopped by a signal after step ").size());
+  const std::string target = std::to_string(stopped + 2);
+  auto resumed = run("train " + args + " train.steps=" + target + " --resume");
+  EXPECT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("step " + std::string(stopped + 2 < 10 ? "  " : stopped + 2 < 100 ? " " : "") + target +
+                             "/" + target),
+            std::string::npos)
+      << resumed.out;
+  auto nothing = run("train " + args + " train.steps=" + target + " --resume");
+  EXPECT_EQ(nothing.code, 1);
+  EXPECT_NE(nothing.out.find("nothing left to train"), std::string::npos) << nothing.out;
 }
