@@ -381,6 +381,9 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
   const int64_t N = r.size(), W = comm->world_size(), first_row = comm->rank() * N;
   const int64_t global_n = N * W, mini = global_n / c.train.mini_batches;
   auto params = policy->parameters();
+  const double lr = learning_rate({c.optim.schedule, c.optim.lr, c.optim.warmup_steps, c.train.steps, c.optim.min_lr_ratio},
+                                  step);
+  for (auto& group : optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
   for (int64_t epoch = 0; epoch < c.train.epochs; ++epoch) {
     std::vector<int64_t> order(global_n);
     std::iota(order.begin(), order.end(), 0);
@@ -460,7 +463,7 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
     }
   }
   for (auto& [k, v] : sums) v /= static_cast<double>(updates);
-  sums["actor/lr"] = c.optim.lr;
+  sums["actor/lr"] = lr;
   return sums;
 }
 

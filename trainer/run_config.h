@@ -6,6 +6,7 @@
 
 #include "algorithms/kl.h"
 #include "core/config.h"
+#include "trainer/lr_schedule.h"
 
 namespace vecrl::trainer {
 
@@ -129,6 +130,9 @@ struct OptimOptions {
   double eps = 1e-8;
   double weight_decay = 0.0;
   double max_grad_norm = 1.0;  // 0 disables clipping
+  LrSchedule schedule = LrSchedule::kConstant;
+  int64_t warmup_steps = 0;    // linear warm-up over the first steps
+  double min_lr_ratio = 0.0;   // floor of linear / cosine decay, as a fraction of lr
 
   template <class V>
   void visit(V& v) {
@@ -138,6 +142,12 @@ struct OptimOptions {
     v.field("eps", eps);
     v.field("weight_decay", weight_decay);
     v.field("max_grad_norm", max_grad_norm);
+    v.choice("schedule", schedule, lr_schedule_names());
+    v.field("warmup_steps", warmup_steps);
+    v.field("min_lr_ratio", min_lr_ratio);
+    v.require(warmup_steps >= 0, "warmup_steps", core::str_cat("must be >= 0, got ", warmup_steps));
+    v.require(min_lr_ratio >= 0 && min_lr_ratio <= 1, "min_lr_ratio",
+              core::str_cat("must be in [0, 1], got ", min_lr_ratio));
     v.require(lr > 0, "lr", core::str_cat("must be > 0, got ", lr));
     v.require(beta1 >= 0 && beta1 < 1, "beta1", core::str_cat("must be in [0, 1), got ", beta1));
     v.require(beta2 >= 0 && beta2 < 1, "beta2", core::str_cat("must be in [0, 1), got ", beta2));

@@ -71,3 +71,12 @@ TEST(TrainerFeatures, GspoAndOtherEstimatorsTrain) {
     EXPECT_TRUE(std::isfinite(m.at("actor/pg_loss"))) << override_;
   }
 }
+
+TEST(TrainerFeatures, LearningRateFollowsTheSchedule) {
+  auto m = run_steps({"optim.lr=1e-3", "optim.schedule=linear", "optim.warmup_steps=2", "optim.min_lr_ratio=0"},
+                     "schedule", 4);
+  EXPECT_NEAR(m[0].at("actor/lr"), 5e-4, 1e-12);
+  EXPECT_NEAR(m[1].at("actor/lr"), 1e-3, 1e-12);
+  EXPECT_NEAR(m[2].at("actor/lr"), 5e-4, 1e-12);
+  EXPECT_NEAR(m[3].at("actor/lr"), 0.0, 1e-12);
+}
