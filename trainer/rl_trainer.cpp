@@ -17,6 +17,7 @@
 #include "core/plugin.h"
 #include "core/runtime.h"
 #include "core/safetensors.h"
+#include "core/tensorboard.h"
 #include "distributed/communicator.h"
 #include "distributed/process_info.h"
 #include "models/generation.h"
@@ -70,7 +71,7 @@ struct RlTrainer::State {
   std::unique_ptr<algorithms::AdvantageEstimator> estimator;
   std::unique_ptr<algorithms::PolicyLoss> loss;
   std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::unique_ptr<core::JsonlMetricSink> sink;
+  std::vector<std::unique_ptr<core::MetricSink>> sinks;  // rank 0 only
   std::vector<std::string> display_dims;
   std::string resolved_config;
   int64_t completed = 0;  // last completed step
@@ -166,7 +167,10 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   }
   if (checkpoint) s.resume_from(*checkpoint);
   s.comm->barrier();  // rank 0 has prepared the run folder
-  if (s.comm->is_main()) s.sink = std::make_unique<core::JsonlMetricSink>(metrics_path.string());
+  if (s.comm->is_main()) {
+    s.sinks.push_back(std::make_unique<core::JsonlMetricSink>(metrics_path.string()));
+    s.sinks.push_back(std::make_unique<core::TensorBoardSink>((fs::path(s.run_dir) / "tensorboard").string()));
+  }
   for (const auto& name : s.rewards->dim_names()) s.display_dims.push_back(name);
   int64_t num_params = 0;
   for (const auto& p : policy->parameters()) num_params += p.numel();
@@ -554,7 +558,7 @@ core::MetricMap RlTrainer::step(int64_t step) {
     for (std::size_t i = 0; i < keys.size(); ++i) m[keys[i]] = slowest[static_cast<int64_t>(i)].item<double>();
   }
   m["perf/throughput"] = lengths.sum().item<double>() / m["timing_s/step"] / static_cast<double>(s.comm->world_size());
-  if (s.sink) s.sink->write(step, m);
+  for (auto& sink : s.sinks) sink->write(step, m);
   return m;
 }
 
