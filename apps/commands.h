@@ -32,6 +32,19 @@ struct ScoreArgs {
 };
 int run_score(const ScoreArgs& args);
 
+struct TokenizeArgs {
+  std::string tokenizer;  // a model folder or a tokenizer file
+  std::string text;
+  bool add_special = false;  // BOS/EOS around the ids
+};
+int run_tokenize(const TokenizeArgs& args);
+
+struct DetokenizeArgs {
+  std::string tokenizer;
+  std::string ids;  // JSON list or comma/space separated ids
+};
+int run_detokenize(const DetokenizeArgs& args);
+
 struct AdvantageArgs {
   std::string estimator;
   std::vector<std::string> sets;     // estimator options, key=value

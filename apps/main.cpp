@@ -43,6 +43,17 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--text", score.text, "text to score; BOS is prepended")->required();
   score_cmd->add_option("--threads", score.threads, "CPU threads; 0 = all cores")->capture_default_str();
 
+  TokenizeArgs tokenize;
+  auto* tok_cmd = app.add_subcommand("tokenize", "Token ids of a text as JSON: {\"ids\": [...]}");
+  tok_cmd->add_option("--tokenizer", tokenize.tokenizer, "model folder or tokenizer file")->required();
+  tok_cmd->add_option("--text", tokenize.text, "text to encode")->required();
+  tok_cmd->add_flag("--add-special", tokenize.add_special, "add BOS and EOS");
+
+  DetokenizeArgs detokenize;
+  auto* detok_cmd = app.add_subcommand("detokenize", "Text of token ids as JSON: {\"text\": ...}");
+  detok_cmd->add_option("--tokenizer", detokenize.tokenizer, "model folder or tokenizer file")->required();
+  detok_cmd->add_option("--ids", detokenize.ids, "ids as a JSON list or separated by commas/spaces")->required();
+
   AdvantageArgs adv;
   auto* adv_cmd = app.add_subcommand("advantage", "Advantages of reward vectors given as JSON (a file or stdin)");
   adv_cmd->footer(R"(Input (JSON):
@@ -77,6 +88,8 @@ and any registered by --plugin libraries.)");
     if (gen_cmd->parsed()) return run_generate(gen);
     if (score_cmd->parsed()) return run_score(score);
     if (adv_cmd->parsed()) return run_advantage(adv);
+    if (tok_cmd->parsed()) return run_tokenize(tokenize);
+    if (detok_cmd->parsed()) return run_detokenize(detokenize);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -1,13 +1,16 @@
 #include <torch/torch.h>
 
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "core/error.h"
 #include "core/runtime.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
+#include "models/tokenizer.h"
 
 namespace vecrl::apps {
 
@@ -75,6 +78,39 @@ int run_score(const ScoreArgs& args) {
   }
   nlohmann::json out = {{"ids", ids}, {"token_logprobs", logprobs}, {"sum_logprob", sum}};
   std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int run_tokenize(const TokenizeArgs& args) {
+  auto tok = models::load_tokenizer(args.tokenizer);
+  auto ids = tok->encode(args.text);
+  if (args.add_special) {
+    ids.insert(ids.begin(), tok->bos_id());
+    ids.push_back(tok->eos_id());
+  }
+  std::cout << nlohmann::json({{"ids", ids}}).dump() << "\n";
+  return 0;
+}
+
+int run_detokenize(const DetokenizeArgs& args) {
+  auto tok = models::load_tokenizer(args.tokenizer);
+  std::vector<int64_t> ids;
+  std::string text = args.ids;
+  for (char& ch : text)
+    if (ch == '[' || ch == ']' || ch == ',') ch = ' ';
+  std::istringstream in(text);
+  for (std::string word; in >> word;) {
+    std::size_t used = 0;
+    int64_t id = -1;
+    try {
+      id = std::stoll(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    VECRL_CHECK(used == word.size(), "--ids: '", word, "' is not a token id");
+    ids.push_back(id);
+  }
+  std::cout << nlohmann::json({{"text", tok->decode(ids)}}).dump() << "\n";
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <numeric>
 #include <random>
 #include <sstream>
+#include <sys/resource.h>
 #include <thread>
 
 #include "algorithms/advantage.h"
@@ -78,6 +79,9 @@ struct RlTrainer::State {
   int64_t last_saved = -1;
 
   void save_checkpoint();
+  // Appends a few completions (prompt, response, reward vector, advantage) to samples.jsonl.
+  void log_samples(int64_t step, const core::Rollouts& r, const core::RewardMatrix& rewards,
+                   const core::Advantages& advantages);
   void resume_from(const CheckpointPaths& checkpoint);
 
   core::Rollouts rollout(const std::vector<uint64_t>& prompt_seeds, const std::vector<nlohmann::json>& batch);
@@ -158,6 +162,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
     std::ofstream(fs::path(s.run_dir) / "config.yaml") << s.resolved_config;
     if (!checkpoint) {
       fs::remove(metrics_path);
+      fs::remove(fs::path(s.run_dir) / "samples.jsonl");
       if (!list_checkpoints(s.run_dir).empty()) {
         spdlog::warn("fresh run: removing the earlier checkpoints of {} (set checkpoint.resume: auto to continue them)",
                      s.run_dir);
@@ -231,6 +236,21 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   }
   r.check();
   return r;
+}
+
+void RlTrainer::State::log_samples(int64_t step, const core::Rollouts& r, const core::RewardMatrix& rewards,
+                                   const core::Advantages& advantages) {
+  std::ofstream out(fs::path(run_dir) / "samples.jsonl", std::ios::app);
+  const int64_t n = std::min(config.train.samples_per_log, r.size());
+  for (int64_t i = 0; i < n; ++i) {
+    nlohmann::json line = {{"step", step}, {"rollout", i}, {"prompt", r.prompts[i]}, {"response", r.responses[i]},
+                           {"truncated", r.truncated[i].item<bool>()},
+                           {"advantage", advantages.values[0][i].item<double>()}};
+    for (int64_t k = 0; k < rewards.dims(); ++k)
+      line["rewards"][rewards.names[k]] =
+          rewards.valid[i][0][k].item<bool>() ? nlohmann::json(rewards.values[i][0][k].item<double>()) : nullptr;
+    out << line.dump() << '\n';
+  }
 }
 
 void RlTrainer::State::save_checkpoint() {
@@ -558,7 +578,16 @@ core::MetricMap RlTrainer::step(int64_t step) {
     for (std::size_t i = 0; i < keys.size(); ++i) m[keys[i]] = slowest[static_cast<int64_t>(i)].item<double>();
   }
   m["perf/throughput"] = lengths.sum().item<double>() / m["timing_s/step"] / static_cast<double>(s.comm->world_size());
+  {  // Peak resident memory of this process (Linux reports ru_maxrss in KiB).
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    auto peak = torch::tensor({static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0)}, torch::kDouble);
+    s.comm->all_reduce_max(peak);
+    m["perf/max_memory_gb"] = peak.item<double>();
+  }
   for (auto& sink : s.sinks) sink->write(step, m);
+  if (s.comm->is_main() && c.train.samples_every > 0 && (step == 1 || step % c.train.samples_every == 0))
+    s.log_samples(step, rollouts, task_rewards, advantages);
   return m;
 }
 

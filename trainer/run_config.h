@@ -163,6 +163,8 @@ struct TrainOptions {
   int64_t epochs = 1;            // passes over each rollout batch
   int64_t micro_batch_size = 16; // rollouts per forward/backward (does not change the result)
   int64_t summary_window = 10;   // steps averaged in the first/last reward summary
+  int64_t samples_every = 10;    // write sample completions to samples.jsonl every N steps; 0 = never
+  int64_t samples_per_log = 4;   // how many rollouts each time
 
   template <class V>
   void visit(V& v) {
@@ -171,6 +173,10 @@ struct TrainOptions {
     v.field("epochs", epochs);
     v.field("micro_batch_size", micro_batch_size);
     v.field("summary_window", summary_window);
+    v.field("samples_every", samples_every);
+    v.field("samples_per_log", samples_per_log);
+    v.require(samples_every >= 0, "samples_every", core::str_cat("must be >= 0, got ", samples_every));
+    v.require(samples_per_log >= 1, "samples_per_log", core::str_cat("must be >= 1, got ", samples_per_log));
     v.require(steps >= 1, "steps", core::str_cat("must be >= 1, got ", steps));
     v.require(mini_batches >= 1, "mini_batches", core::str_cat("must be >= 1, got ", mini_batches));
     v.require(epochs >= 1, "epochs", core::str_cat("must be >= 1, got ", epochs));

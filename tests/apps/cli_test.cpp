@@ -226,3 +226,17 @@ TEST(Cli, SigtermCheckpointsAndExitsZeroThenResumeContinues) {
   EXPECT_EQ(nothing.code, 1);
   EXPECT_NE(nothing.out.find("nothing left to train"), std::string::npos) << nothing.out;
 }
+
+TEST(Cli, TokenizeAndDetokenize) {
+  auto t = run("tokenize --tokenizer " + kModel + " --text 'Once upon a time'");
+  ASSERT_EQ(t.code, 0) << t.out;
+  EXPECT_EQ(nlohmann::json::parse(t.out)["ids"].get<std::vector<int64_t>>(), (std::vector<int64_t>{403, 407, 261, 378}));
+  auto s = run("tokenize --tokenizer " + kModel + "/tokenizer.model --text 'Once' --add-special");
+  EXPECT_EQ(nlohmann::json::parse(s.out)["ids"].get<std::vector<int64_t>>(), (std::vector<int64_t>{1, 403, 2}));
+  auto d = run("detokenize --tokenizer " + kModel + " --ids '[403, 407, 261, 378]'");
+  ASSERT_EQ(d.code, 0) << d.out;
+  EXPECT_EQ(nlohmann::json::parse(d.out)["text"], "Once upon a time");
+  auto bad = run("detokenize --tokenizer " + kModel + " --ids '1,x'");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("'x' is not a token id"), std::string::npos) << bad.out;
+}
