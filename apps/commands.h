@@ -45,6 +45,12 @@ struct DetokenizeArgs {
 };
 int run_detokenize(const DetokenizeArgs& args);
 
+struct PlotArgs {
+  std::vector<std::string> runs;  // run folders (each with metrics.jsonl)
+  std::string out;                // output folder; empty = <first run>/plots
+};
+int run_plot(const PlotArgs& args);
+
 struct AdvantageArgs {
   std::string estimator;
   std::vector<std::string> sets;     // estimator options, key=value

@@ -54,6 +54,11 @@ int main(int argc, char** argv) {
   detok_cmd->add_option("--tokenizer", detokenize.tokenizer, "model folder or tokenizer file")->required();
   detok_cmd->add_option("--ids", detokenize.ids, "ids as a JSON list or separated by commas/spaces")->required();
 
+  PlotArgs plot;
+  auto* plot_cmd = app.add_subcommand("plot", "PNG charts of runs (reward per dimension, KL, entropy, length, trade-off)");
+  plot_cmd->add_option("runs", plot.runs, "run folders to compare")->required();
+  plot_cmd->add_option("--out", plot.out, "output folder (default: <first run>/plots)");
+
   AdvantageArgs adv;
   auto* adv_cmd = app.add_subcommand("advantage", "Advantages of reward vectors given as JSON (a file or stdin)");
   adv_cmd->footer(R"(Input (JSON):
@@ -89,6 +94,7 @@ and any registered by --plugin libraries.)");
     if (score_cmd->parsed()) return run_score(score);
     if (adv_cmd->parsed()) return run_advantage(adv);
     if (tok_cmd->parsed()) return run_tokenize(tokenize);
+    if (plot_cmd->parsed()) return run_plot(plot);
     if (detok_cmd->parsed()) return run_detokenize(detokenize);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -12,6 +12,7 @@ VECRL_PACKAGES=(
   libsentencepiece-dev libyaml-cpp-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libcli11-dev
   libgloo-dev   # c10d ProcessGroupGloo headers (data-parallel training on CPU)
   python3-torch # provides torchrun, used to launch multi-process runs and in the tests
+  gnuplot-nox   # `vecrl plot`
 )
 
 vecrl_install_packages() {

@@ -6,4 +6,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 vecrl_install_packages
 vecrl_build
 cd "$VECRL_ROOT"
-exec ./build/vecrl train configs/quickstart.yaml "$@"
+./build/vecrl train configs/quickstart.yaml "$@"
+./build/vecrl plot runs/quickstart   # rewards.png, kl.png, entropy.png, length.png, tradeoff.png

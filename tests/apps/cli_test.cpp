@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <fstream>
+#include <iterator>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -239,4 +241,24 @@ TEST(Cli, TokenizeAndDetokenize) {
   auto bad = run("detokenize --tokenizer " + kModel + " --ids '1,x'");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("'x' is not a token id"), std::string::npos) << bad.out;
+}
+
+TEST(Cli, PlotWritesPngCharts) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) GTEST_SKIP() << "gnuplot-nox is not installed";
+  const std::string dir = ::testing::TempDir() + "/vecrl_plot";
+  auto t = run("train " + std::string(VECRL_SOURCE_DIR) + "/configs/quickstart.yaml run.output_dir=" + dir +
+               " run.name=p model.path=" + kModel + " data.path=" + VECRL_SOURCE_DIR +
+               "/configs/data/story_prompts.jsonl rollout.max_new_tokens=8 rollout.prompts_per_step=2 train.steps=3");
+  ASSERT_EQ(t.code, 0) << t.out;
+  auto p = run("plot " + dir + "/p " + dir + "/p --out " + dir + "/charts");
+  ASSERT_EQ(p.code, 0) << p.out;
+  for (const char* name : {"rewards.png", "total_reward.png", "kl.png", "entropy.png", "length.png", "tradeoff.png"}) {
+    std::ifstream png(dir + "/charts/" + name, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(png)), std::istreambuf_iterator<char>());
+    EXPECT_GT(bytes.size(), 2000u) << name;
+    EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << name;
+  }
+  auto missing = run("plot /nonexistent/run");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("/nonexistent/run/metrics.jsonl: cannot open"), std::string::npos) << missing.out;
 }
