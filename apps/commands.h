@@ -45,6 +45,13 @@ struct DetokenizeArgs {
 };
 int run_detokenize(const DetokenizeArgs& args);
 
+struct ExportArgs {
+  std::string checkpoint;  // a checkpoint folder, or a run folder (its latest checkpoint)
+  std::string out;
+  int64_t max_shard_mb = 5 * 1024;
+};
+int run_export(const ExportArgs& args);
+
 struct PlotArgs {
   std::vector<std::string> runs;  // run folders (each with metrics.jsonl)
   std::string out;                // output folder; empty = <first run>/plots

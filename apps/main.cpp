@@ -54,6 +54,14 @@ int main(int argc, char** argv) {
   detok_cmd->add_option("--tokenizer", detokenize.tokenizer, "model folder or tokenizer file")->required();
   detok_cmd->add_option("--ids", detokenize.ids, "ids as a JSON list or separated by commas/spaces")->required();
 
+  ExportArgs export_args;
+  auto* export_cmd = app.add_subcommand("export", "Write a checkpoint as a HuggingFace model folder");
+  export_cmd->add_option("checkpoint", export_args.checkpoint, "checkpoint folder, or a run folder (latest checkpoint)")
+      ->required();
+  export_cmd->add_option("out", export_args.out, "output folder")->required();
+  export_cmd->add_option("--max-shard-mb", export_args.max_shard_mb, "shard size above which weights are split")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+
   PlotArgs plot;
   auto* plot_cmd = app.add_subcommand("plot", "PNG charts of runs (reward per dimension, KL, entropy, length, trade-off)");
   plot_cmd->add_option("runs", plot.runs, "run folders to compare")->required();
@@ -95,6 +103,7 @@ and any registered by --plugin libraries.)");
     if (adv_cmd->parsed()) return run_advantage(adv);
     if (tok_cmd->parsed()) return run_tokenize(tokenize);
     if (plot_cmd->parsed()) return run_plot(plot);
+    if (export_cmd->parsed()) return run_export(export_args);
     if (detok_cmd->parsed()) return run_detokenize(detokenize);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -1,5 +1,6 @@
 #include <torch/torch.h>
 
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,10 @@
 #include "models/generation.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
+#include "models/hf_checkpoint.h"
+#include "models/hf_export.h"
+#include "core/config.h"
+#include "core/safetensors.h"
 #include "models/tokenizer.h"
 
 namespace vecrl::apps {
@@ -78,6 +83,29 @@ int run_score(const ScoreArgs& args) {
   }
   nlohmann::json out = {{"ids", ids}, {"token_logprobs", logprobs}, {"sum_logprob", sum}};
   std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int run_export(const ExportArgs& args) {
+  core::configure_logging("warn");
+  namespace fs = std::filesystem;
+  fs::path dir(args.checkpoint);
+  if (!fs::exists(dir / "state.json") && fs::is_directory(dir / "checkpoints")) {
+    std::vector<fs::path> found;
+    for (const auto& e : fs::directory_iterator(dir / "checkpoints"))
+      if (e.is_directory() && fs::exists(e.path() / "state.json")) found.push_back(e.path());
+    VECRL_CHECK(!found.empty(), args.checkpoint, ": no complete checkpoint under checkpoints/");
+    dir = *std::max_element(found.begin(), found.end());  // step_NNNNNNNN names sort by step
+  }
+  VECRL_CHECK(fs::exists(dir / "model.safetensors") && fs::exists(dir / "config.yaml"), dir.string(),
+              ": not a checkpoint folder (expected model.safetensors and config.yaml)");
+  const YAML::Node run = core::load_yaml_file((dir / "config.yaml").string());
+  VECRL_CHECK(run["model"] && run["model"]["path"], (dir / "config.yaml").string(), ": no model.path");
+  const std::string base = run["model"]["path"].as<std::string>();
+  auto model = models::load_causal_lm(base);  // the architecture and tokenizer come from the base model
+  models::load_state(model, core::read_safetensors((dir / "model.safetensors").string()), dir.string());
+  models::save_hf_model(model, args.out, base, {args.max_shard_mb << 20});
+  std::cout << "exported " << dir.string() << " to " << args.out << "\n";
   return 0;
 }
 

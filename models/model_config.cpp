@@ -1,63 +1,75 @@
 #include "models/model_config.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
 
 #include "core/error.h"
 
 namespace vecrl::models {
-namespace {
 
-template <class T>
-T required(const nlohmann::json& j, const char* key, const std::string& where) {
-  VECRL_CHECK(j.contains(key) && !j[key].is_null(), where, ": missing field '", key, "'");
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw core::Error(core::str_cat(where, ": field '", key, "' has the wrong type: ", j[key].dump()));
-  }
+ModelFamilyRegistry& model_family_registry() {
+  static ModelFamilyRegistry registry("model_type");
+  return registry;
 }
 
-template <class T>
-T optional(const nlohmann::json& j, const char* key, T fallback, const std::string& where) {
-  return j.contains(key) && !j[key].is_null() ? required<T>(j, key, where) : fallback;
+void read_common_fields(const HfConfigReader& r, ModelConfig& c) {
+  c.vocab_size = r.required<int64_t>("vocab_size");
+  c.hidden_size = r.required<int64_t>("hidden_size");
+  c.intermediate_size = r.required<int64_t>("intermediate_size");
+  c.num_layers = r.required<int64_t>("num_hidden_layers");
+  c.num_heads = r.required<int64_t>("num_attention_heads");
+  c.num_kv_heads = r.optional<int64_t>("num_key_value_heads", c.num_heads);
+  c.head_dim = r.optional<int64_t>("head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0);
+  c.max_position_embeddings = r.optional<int64_t>("max_position_embeddings", 2048);
+  c.rms_norm_eps = r.optional<double>("rms_norm_eps", 1e-6);
+  c.rope_theta = r.optional<double>("rope_theta", 10000.0);
+  c.tie_word_embeddings = r.optional<bool>("tie_word_embeddings", false);
+  c.bos_token_id = r.optional<int64_t>("bos_token_id", 1);
+  c.eos_token_id = r.json().contains("eos_token_id") && r.json()["eos_token_id"].is_array()
+                       ? r.json()["eos_token_id"][0].get<int64_t>()
+                       : r.optional<int64_t>("eos_token_id", 2);
+  if (r.optional<std::string>("hidden_act", "silu") != "silu") r.unsupported("hidden_act", "supported: silu");
+  if (r.has("rope_scaling")) r.unsupported("rope_scaling", "this family supports no RoPE scaling");
 }
-
-}  // namespace
 
 ModelConfig ModelConfig::from_hf_json(const std::string& path) {
   std::ifstream in(path);
   VECRL_CHECK(in, path, ": cannot open model config");
-  nlohmann::json j;
+  ModelConfig c;
   try {
-    j = nlohmann::json::parse(in);
+    c.raw = nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(core::str_cat(path, ": not valid JSON: ", e.what()));
   }
-  ModelConfig c;
-  c.model_type = required<std::string>(j, "model_type", path);
-  VECRL_CHECK(c.model_type == "llama", path, ": unsupported model_type '", c.model_type, "' (supported: llama)");
-  VECRL_CHECK(!j.contains("rope_scaling") || j["rope_scaling"].is_null(), path,
-              ": unsupported field 'rope_scaling' = ", j.contains("rope_scaling") ? j["rope_scaling"].dump() : "");
-  VECRL_CHECK(optional<std::string>(j, "hidden_act", "silu", path) == "silu", path,
-              ": unsupported hidden_act '", j["hidden_act"].get<std::string>(), "' (supported: silu)");
-  VECRL_CHECK(!optional<bool>(j, "attention_bias", false, path), path, ": unsupported attention_bias = true");
-  c.vocab_size = required<int64_t>(j, "vocab_size", path);
-  c.hidden_size = required<int64_t>(j, "hidden_size", path);
-  c.intermediate_size = required<int64_t>(j, "intermediate_size", path);
-  c.num_layers = required<int64_t>(j, "num_hidden_layers", path);
-  c.num_heads = required<int64_t>(j, "num_attention_heads", path);
-  c.num_kv_heads = optional<int64_t>(j, "num_key_value_heads", c.num_heads, path);
-  c.head_dim = optional<int64_t>(j, "head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0, path);
-  c.max_position_embeddings = optional<int64_t>(j, "max_position_embeddings", 2048, path);
-  c.rms_norm_eps = optional<double>(j, "rms_norm_eps", 1e-6, path);
-  c.rope_theta = optional<double>(j, "rope_theta", 10000.0, path);
-  c.tie_word_embeddings = optional<bool>(j, "tie_word_embeddings", false, path);
-  c.bos_token_id = optional<int64_t>(j, "bos_token_id", 1, path);
-  c.eos_token_id = optional<int64_t>(j, "eos_token_id", 2, path);
+  VECRL_CHECK(c.raw.is_object(), path, ": expected a JSON object");
+  HfConfigReader reader(c.raw, path);
+  c.model_type = reader.required<std::string>("model_type");
+  VECRL_CHECK(model_family_registry().contains(c.model_type), path, ": unsupported model_type '", c.model_type,
+              "' (supported: ", model_family_registry().joined_names(), ")");
+  model_family_registry().create(c.model_type)->read(reader, c);
   c.validate(path);
   return c;
+}
+
+nlohmann::json ModelConfig::to_hf_json() const {
+  nlohmann::json j = raw.is_object() ? raw : nlohmann::json::object();
+  j["model_type"] = model_type;
+  j["architectures"] = {model_family_registry().create(model_type)->architecture()};
+  j["vocab_size"] = vocab_size;
+  j["hidden_size"] = hidden_size;
+  j["intermediate_size"] = intermediate_size;
+  j["num_hidden_layers"] = num_layers;
+  j["num_attention_heads"] = num_heads;
+  j["num_key_value_heads"] = num_kv_heads;
+  j["head_dim"] = head_dim;
+  j["max_position_embeddings"] = max_position_embeddings;
+  j["rms_norm_eps"] = rms_norm_eps;
+  j["rope_theta"] = rope_theta;
+  j["tie_word_embeddings"] = tie_word_embeddings;
+  j["bos_token_id"] = bos_token_id;
+  if (!j.contains("eos_token_id")) j["eos_token_id"] = eos_token_id;
+  j["hidden_act"] = "silu";
+  j["torch_dtype"] = "float32";
+  return j;
 }
 
 void ModelConfig::validate(const std::string& where) const {

@@ -45,18 +45,22 @@ at::Tensor rotate_half(const at::Tensor& x) {
   return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
 }
 
-torch::nn::Linear linear(int64_t in, int64_t out) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+torch::nn::Linear linear(int64_t in, int64_t out, bool bias = false) {
+  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
 }  // namespace
 
 AttentionImpl::AttentionImpl(const ModelConfig& c)
     : heads_(c.num_heads), kv_heads_(c.num_kv_heads), head_dim_(c.head_dim) {
-  q_proj = register_module("q_proj", linear(c.hidden_size, c.num_heads * c.head_dim));
-  k_proj = register_module("k_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim));
-  v_proj = register_module("v_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim));
+  q_proj = register_module("q_proj", linear(c.hidden_size, c.num_heads * c.head_dim, c.attention_bias));
+  k_proj = register_module("k_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim, c.attention_bias));
+  v_proj = register_module("v_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim, c.attention_bias));
   o_proj = register_module("o_proj", linear(c.num_heads * c.head_dim, c.hidden_size));
+  if (c.qk_norm) {
+    q_norm_ = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
+    k_norm_ = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
+  }
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
@@ -65,6 +69,10 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   auto q = q_proj(x).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
   auto k = k_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
   auto v = v_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  if (q_norm_) {  // qwen3: normalise each head's q and k before RoPE
+    q = std::static_pointer_cast<RMSNormImpl>(q_norm_)->forward(q);
+    k = std::static_pointer_cast<RMSNormImpl>(k_norm_)->forward(k);
+  }
   q = q * cos + rotate_half(q) * sin;
   k = k * cos + rotate_half(k) * sin;
   if (cache != nullptr) {
@@ -119,9 +127,24 @@ CausalLMImpl::CausalLMImpl(const ModelConfig& c) : config_(c) {
   c.validate("model config");
   model = register_module("model", Backbone(c));
   if (!c.tie_word_embeddings) lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size));
+  inv_freq_ = rope_inverse_frequencies(c);
+}
+
+at::Tensor rope_inverse_frequencies(const ModelConfig& c) {
   // HF computes inv_freq in float32 from an int64 arange; we do the same so positions match exactly.
-  inv_freq_ = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
-                                                   static_cast<double>(c.head_dim));
+  auto inv = 1.0 / torch::pow(c.rope_theta, torch::arange(0, c.head_dim, 2, torch::kLong).to(torch::kFloat) /
+                                                static_cast<double>(c.head_dim));
+  if (c.rope_scaling.type != "llama3") return inv;
+  // Llama 3.1: long wavelengths are slowed by `factor`, short ones kept, the band between blended.
+  const auto& s = c.rope_scaling;
+  const double old_len = static_cast<double>(s.original_max_position_embeddings);
+  const double low_wavelen = old_len / s.low_freq_factor, high_wavelen = old_len / s.high_freq_factor;
+  auto wavelen = 2 * M_PI / inv;
+  auto smooth = (old_len / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+  auto blended = (1 - smooth) * inv / s.factor + smooth * inv;
+  auto scaled = torch::where(wavelen > low_wavelen, inv / s.factor, inv);
+  auto medium = (wavelen >= high_wavelen).logical_and(wavelen <= low_wavelen);
+  return torch::where(medium, blended, scaled);
 }
 
 at::Tensor causal_bias(const at::Tensor& key_valid, int64_t query_start, int64_t num_queries,

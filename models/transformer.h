@@ -54,6 +54,7 @@ class AttentionImpl : public torch::nn::Module {
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
+  std::shared_ptr<torch::nn::Module> q_norm_, k_norm_;  // per-head RMSNorm (qwen3), else null
 };
 TORCH_MODULE(Attention);
 
@@ -102,6 +103,9 @@ class CausalLMImpl : public torch::nn::Module {
   at::Tensor inv_freq_;  // [d/2]
 };
 TORCH_MODULE(CausalLM);
+
+// RoPE inverse frequencies [head_dim / 2], with the config's scaling (llama3) applied.
+at::Tensor rope_inverse_frequencies(const ModelConfig& config);
 
 // Additive attention mask [B, 1, T, S]: a query at absolute index q sees keys s <= q that are valid;
 // it always sees itself so that padding rows stay finite.

@@ -23,6 +23,7 @@
 #include "distributed/process_info.h"
 #include "models/generation.h"
 #include "models/hf_checkpoint.h"
+#include "models/hf_export.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
 #include "rewards/reward_set.h"
@@ -620,14 +621,7 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   }
   if (!summary.stopped_early && s.completed == c.train.steps) s.save_checkpoint();
   if (s.comm->is_main()) {  // save the trained policy as a HuggingFace folder next to the metrics
-    const fs::path final_dir = fs::path(s.run_dir) / "final";
-    fs::create_directories(final_dir);
-    std::map<std::string, torch::Tensor> tensors;
-    for (const auto& item : s.runner->policy()->named_parameters()) tensors.emplace(item.key(), item.value().detach());
-    core::write_safetensors((final_dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
-    for (const char* file : {"config.json", "tokenizer.model"})
-      if (fs::exists(fs::path(c.model.path) / file))
-        fs::copy_file(fs::path(c.model.path) / file, final_dir / file, fs::copy_options::overwrite_existing);
+    models::save_hf_model(s.runner->policy(), (fs::path(s.run_dir) / "final").string(), c.model.path);
   }
   s.comm->barrier();
 

@@ -262,3 +262,19 @@ TEST(Cli, PlotWritesPngCharts) {
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.out.find("/nonexistent/run/metrics.jsonl: cannot open"), std::string::npos) << missing.out;
 }
+
+TEST(Cli, ExportWritesAFolderThatLoadsAndGeneratesTheSame) {
+  const std::string dir = ::testing::TempDir() + "/vecrl_export";
+  auto t = run("train " + std::string(VECRL_SOURCE_DIR) + "/configs/quickstart.yaml run.output_dir=" + dir +
+               " run.name=e model.path=" + kModel + " data.path=" + VECRL_SOURCE_DIR +
+               "/configs/data/story_prompts.jsonl rollout.max_new_tokens=8 rollout.prompts_per_step=2 train.steps=2");
+  ASSERT_EQ(t.code, 0) << t.out;
+  auto e = run("export " + dir + "/e " + dir + "/hf");
+  ASSERT_EQ(e.code, 0) << e.out;
+  const std::string gen = " --prompt 'Tom had a' --seed 5 --max-new-tokens 12";
+  auto a = run("generate --model " + dir + "/hf" + gen), b = run("generate --model " + dir + "/e/final" + gen);
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  auto bad = run("export /nonexistent " + dir + "/x");
+  EXPECT_EQ(bad.code, 1);
+}
