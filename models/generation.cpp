@@ -7,6 +7,13 @@
 
 namespace vecrl::models {
 
+uint64_t sample_seed(uint64_t prompt_seed, int64_t j) {
+  uint64_t z = prompt_seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(j + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id) {
   int64_t width = 0;
   for (const auto& r : rows) width = std::max<int64_t>(width, static_cast<int64_t>(r.size()));
@@ -66,18 +73,24 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   auto done = torch::zeros({N}, torch::TensorOptions().dtype(torch::kBool).device(device));
   VECRL_CHECK(options.prompt_seeds.empty() || static_cast<int64_t>(options.prompt_seeds.size()) == P,
               "generate: ", options.prompt_seeds.size(), " prompt seeds for ", P, " prompts");
-  std::vector<at::Generator> generators;
-  for (int64_t p = 0; p < P; ++p)
-    generators.push_back(at::make_generator<at::CPUGeneratorImpl>(
-        options.prompt_seeds.empty() ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)
-                                     : options.prompt_seeds[p]));
+  VECRL_CHECK(options.sample_seeds.empty() || static_cast<int64_t>(options.sample_seeds.size()) == N,
+              "generate: ", options.sample_seeds.size(), " sample seeds for ", N, " samples");
+  std::vector<at::Generator> generators;  // one per sample
+  for (int64_t p = 0; p < P; ++p) {
+    const uint64_t prompt_seed = options.prompt_seeds.empty()
+                                     ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)
+                                     : options.prompt_seeds[p];
+    for (int64_t j = 0; j < G; ++j)
+      generators.push_back(at::make_generator<at::CPUGeneratorImpl>(
+          options.sample_seeds.empty() ? sample_seed(prompt_seed, j) : options.sample_seeds[p * G + j]));
+  }
 
   int64_t steps = 0;
   for (int64_t t = 0; t < T; ++t) {
     auto logits_cpu = next_logits.to(torch::kCPU);
     std::vector<at::Tensor> drawn, drawn_logp;
-    for (int64_t p = 0; p < P; ++p) {
-      auto s = sample_tokens(logits_cpu.narrow(0, p * G, G), options.sampler, generators[p]);
+    for (int64_t i = 0; i < N; ++i) {
+      auto s = sample_tokens(logits_cpu.narrow(0, i, 1), options.sampler, generators[i]);
       drawn.push_back(s.tokens);
       drawn_logp.push_back(s.logprobs);
     }

@@ -17,10 +17,16 @@ struct GenerationOptions {
   std::vector<int64_t> stop_token_ids;  // generation of a row ends after one of these (kept in the output)
   int64_t pad_token_id = 0;
   uint64_t seed = 0;
-  // One seed per prompt; its G samples draw from a generator of their own, so a prompt's samples do
-  // not depend on which other prompts share the batch (or the rank). Empty: derived from `seed`.
+  // One seed per prompt (empty: derived from `seed`). Sample j of prompt p draws from its own
+  // generator seeded with sample_seed(prompt_seeds[p], j), so a sample depends neither on the other
+  // prompts in the batch (or on the rank) nor on whether its group shares the prompt's prefill.
   std::vector<uint64_t> prompt_seeds;
+  // Explicit per-sample seeds (N = prompts x samples_per_prompt); overrides the derivation above.
+  std::vector<uint64_t> sample_seeds;
 };
+
+// The seed of sample j of a prompt whose seed is prompt_seed (a splitmix64 mix).
+uint64_t sample_seed(uint64_t prompt_seed, int64_t j);
 
 struct Generation {
   at::Tensor prompt_ids;   // [N, Lp] int64, left-padded with pad_token_id

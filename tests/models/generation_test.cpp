@@ -96,3 +96,27 @@ TEST_F(Generation, StopsAtEosAndMarksTruncation) {
   EXPECT_FALSE(g.truncated[0].item<bool>());
   EXPECT_EQ(g.tokens[1][0].item<int64_t>(), 407);
 }
+
+TEST_F(Generation, GroupPrefixSharingEqualsGeneratingEachSampleSeparately) {
+  models::GenerationOptions o;
+  o.sampler.temperature = 0.9;
+  o.sampler.top_p = 0.95;
+  o.max_new_tokens = 12;
+  o.stop_token_ids = {2};
+  o.pad_token_id = 2;
+  o.prompt_seeds = {11, 22};
+  const std::vector<std::vector<int64_t>> prompts = {{1, 403, 407}, {1}};
+  const int64_t G = 4;
+  auto shared = models::generate(runner.policy(), prompts, G, o);  // one prefill per prompt
+  for (int64_t p = 0; p < 2; ++p)
+    for (int64_t j = 0; j < G; ++j) {
+      models::GenerationOptions alone = o;
+      alone.prompt_seeds.clear();
+      alone.sample_seeds = {models::sample_seed(o.prompt_seeds[p], j)};
+      auto single = models::generate(runner.policy(), {prompts[p]}, 1, alone);
+      const int64_t row = p * G + j;
+      EXPECT_EQ(generated(shared, row), generated(single, 0)) << "prompt " << p << " sample " << j;
+      const int64_t T = std::min(shared.logprobs.size(1), single.logprobs.size(1));
+      EXPECT_TRUE(torch::allclose(shared.logprobs[row].narrow(0, 0, T), single.logprobs[0].narrow(0, 0, T), 1e-5, 1e-5));
+    }
+}
