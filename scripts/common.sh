@@ -9,7 +9,7 @@ VECRL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VECRL_PACKAGES=(
   g++ cmake ninja-build pkg-config ccache make
   libtorch-dev libopenblas0-openmp
-  libsentencepiece-dev libyaml-cpp-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libcli11-dev
+  libsentencepiece-dev libyaml-cpp-dev libspdlog-dev libgtest-dev nlohmann-json3-dev libcli11-dev zlib1g-dev
   libgloo-dev   # c10d ProcessGroupGloo headers (data-parallel training on CPU)
   python3-torch # provides torchrun, used to launch multi-process runs and in the tests
   gnuplot-nox   # `vecrl plot`

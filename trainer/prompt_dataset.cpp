@@ -8,12 +8,49 @@
 
 namespace vecrl::trainer {
 
-PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed)
-    : options_(options), records_(core::read_jsonl(options.path)), rng_(seed) {
-  for (std::size_t i = 0; i < records_.size(); ++i)
-    VECRL_CHECK(records_[i].contains(options_.prompt_field) && records_[i][options_.prompt_field].is_string(),
-                options_.path, ": record ", i + 1, " has no string field '", options_.prompt_field,
-                "' (config key data.prompt_field)");
+std::string render_template(const std::string& tmpl, const nlohmann::json& record) {
+  std::string out;
+  for (std::size_t i = 0; i < tmpl.size(); ++i) {
+    if (tmpl.compare(i, 2, "{{") == 0 || tmpl.compare(i, 2, "}}") == 0) {
+      out.push_back(tmpl[i]);
+      ++i;
+      continue;
+    }
+    if (tmpl[i] != '{') {
+      out.push_back(tmpl[i]);
+      continue;
+    }
+    const auto close = tmpl.find('}', i);
+    VECRL_CHECK(close != std::string::npos, "prompt_template: unclosed '{' at position ", i);
+    const std::string field = tmpl.substr(i + 1, close - i - 1);
+    VECRL_CHECK(record.contains(field) && (record[field].is_string() || record[field].is_number()),
+                "prompt_template: the record has no string or number field '", field, "'");
+    out += record[field].is_string() ? record[field].get<std::string>() : record[field].dump();
+    i = close;
+  }
+  return out;
+}
+
+PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed) : options_(options), rng_(seed) {
+  core::RecordReadOptions read;
+  read.skip_bad = options.skip_bad_records;
+  auto file = core::read_records(options.path, read);
+  skipped_ = file.skipped;
+  for (std::size_t i = 0; i < file.records.size(); ++i) {
+    try {
+      prompt_of(file.records[i]);  // every record must render
+    } catch (const core::Error& e) {
+      const std::string where = core::str_cat(options.path, ":", file.lines[i], ": ");
+      if (!options.skip_bad_records) {
+        throw core::Error(where + e.what() +
+                          (options.prompt_template.empty() ? " (config key data.prompt_field)" : " (config key data.prompt_template)"));
+      }
+      ++skipped_;
+      continue;
+    }
+    records_.push_back(std::move(file.records[i]));
+  }
+  VECRL_CHECK(!records_.empty(), options.path, ": no usable records (", skipped_, " skipped)");
   start_epoch();
 }
 
@@ -57,6 +94,9 @@ void PromptDataset::restore(const nlohmann::json& state) {
 }
 
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {
+  if (!options_.prompt_template.empty()) return render_template(options_.prompt_template, record);
+  VECRL_CHECK(record.contains(options_.prompt_field) && record[options_.prompt_field].is_string(),
+              "the record has no string field '", options_.prompt_field, "'");
   return record[options_.prompt_field].get<std::string>();
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// Prompts for RL: JSONL records, reshuffled every epoch from the run seed, served in batches.
+// Prompts for RL: records of a .jsonl / .jsonl.gz / .json file, each turned into a prompt by the
+// template (or the prompt field), reshuffled every epoch from the run seed, served in batches.
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -11,6 +12,10 @@
 
 namespace vecrl::trainer {
 
+// Renders "{field}" placeholders of `tmpl` from a record ("{{" and "}}" are literal braces).
+// Throws naming the field when it is missing.
+std::string render_template(const std::string& tmpl, const nlohmann::json& record);
+
 class PromptDataset {
  public:
   PromptDataset(const DataOptions& options, uint64_t seed);
@@ -21,6 +26,7 @@ class PromptDataset {
   std::string prompt_of(const nlohmann::json& record) const;
   int64_t size() const { return static_cast<int64_t>(records_.size()); }
   int64_t epoch() const { return epoch_; }
+  int64_t skipped() const { return skipped_; }  // malformed records skipped at load
 
   // The resumable cursor: epoch, position, order and shuffling generator.
   nlohmann::json state() const;
@@ -35,6 +41,7 @@ class PromptDataset {
   std::vector<int64_t> order_;
   int64_t cursor_ = 0;
   int64_t epoch_ = -1;
+  int64_t skipped_ = 0;
   std::mt19937_64 rng_;
 };
 

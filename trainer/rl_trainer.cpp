@@ -133,6 +133,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
   s.loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
   s.data = std::make_unique<PromptDataset>(c.data, c.run.seed);
+  if (s.data->skipped() > 0) spdlog::warn("{}: skipped {} malformed records", c.data.path, s.data->skipped());
   {  // Learn the loss's metric names once, so ranks can reduce a fixed list of them.
     algorithms::LossInput probe;
     probe.logprobs = probe.old_logprobs = probe.behaviour_logprobs = probe.ref_logprobs = probe.entropy =

@@ -41,18 +41,22 @@ struct ModelOptions {
 };
 
 struct DataOptions {
-  std::string path;                    // JSONL file, one record per prompt
-  std::string prompt_field = "prompt";
+  std::string path;                    // .jsonl, .jsonl.gz or .json (a list of objects)
+  std::string prompt_field = "prompt"; // the prompt, when no template is given
+  std::string prompt_template;         // e.g. "Question: {question}\nAnswer:"; {field} inserts a field
   bool add_bos = true;
   bool shuffle = true;                 // reshuffled every epoch from the run seed
+  bool skip_bad_records = false;       // skip (and count) malformed records instead of failing
 
   template <class V>
   void visit(V& v) {
     v.field("path", path);
     v.field("prompt_field", prompt_field);
+    v.field("prompt_template", prompt_template);
     v.field("add_bos", add_bos);
     v.field("shuffle", shuffle);
-    v.require(!path.empty(), "path", "is required (a JSONL file of prompts)");
+    v.field("skip_bad_records", skip_bad_records);
+    v.require(!path.empty(), "path", "is required (a .jsonl, .jsonl.gz or .json file of prompts)");
   }
 };
 
