@@ -18,7 +18,9 @@ struct GenerateArgs {
   std::vector<std::string> prompts;
   int64_t max_new_tokens = 64;
   double temperature = 1.0;  // 0 = greedy
+  int64_t top_k = 0;
   double top_p = 1.0;
+  double min_p = 0.0;
   uint64_t seed = 0;
   bool json = false;
   int threads = 0;

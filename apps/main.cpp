@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--temperature", gen.temperature, "sampling temperature; 0 = greedy")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   gen_cmd->add_option("--top-p", gen.top_p, "nucleus sampling mass in (0, 1]")->capture_default_str()->check(CLI::Range(1e-9, 1.0));
+  gen_cmd->add_option("--top-k", gen.top_k, "keep the k most likely tokens; 0 = all")->capture_default_str()->check(CLI::NonNegativeNumber);
+  gen_cmd->add_option("--min-p", gen.min_p, "drop tokens below min-p x the top probability")->capture_default_str()->check(CLI::Range(0.0, 0.999999));
   gen_cmd->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
   gen_cmd->add_flag("--json", gen.json, "print JSON with ids and log-probs instead of text");
   gen_cmd->add_option("--threads", gen.threads, "CPU threads; 0 = all cores")->capture_default_str();

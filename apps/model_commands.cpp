@@ -39,7 +39,9 @@ int run_generate(const GenerateArgs& args) {
   for (const auto& p : args.prompts) prompts.push_back(models::encode_prompt(tok, p, /*add_bos=*/true));
   models::GenerationOptions options;
   options.sampler.temperature = args.temperature;
+  options.sampler.top_k = args.top_k;
   options.sampler.top_p = args.top_p;
+  options.sampler.min_p = args.min_p;
   options.max_new_tokens = args.max_new_tokens;
   options.stop_token_ids = {tok.eos_id()};
   options.pad_token_id = tok.eos_id();

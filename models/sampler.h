@@ -1,5 +1,5 @@
 #pragma once
-// The sampler chain: temperature -> top-p -> draw. Pure functions over [N, V] logits; the random
+// The sampler chain: temperature -> top-k -> top-p -> min-p -> draw. Pure functions over [N, V] logits; the random
 // generator is explicit and seeded by the caller.
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
@@ -8,7 +8,9 @@ namespace vecrl::models {
 
 struct SamplerOptions {
   double temperature = 1.0;  // 0 = greedy (argmax)
+  int64_t top_k = 0;         // keep the k most likely tokens; 0 = all
   double top_p = 1.0;        // nucleus mass kept, in (0, 1]
+  double min_p = 0.0;        // drop tokens below min_p x the top token's probability; 0 = off
 };
 
 struct SampledTokens {

@@ -210,7 +210,9 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   for (const auto& record : batch) prompts.push_back(models::encode_prompt(tok, data->prompt_of(record), c.data.add_bos));
   models::GenerationOptions g;
   g.sampler.temperature = c.rollout.temperature;
+  g.sampler.top_k = c.rollout.top_k;
   g.sampler.top_p = c.rollout.top_p;
+  g.sampler.min_p = c.rollout.min_p;
   g.max_new_tokens = c.rollout.max_new_tokens;
   g.stop_token_ids = {tok.eos_id()};
   g.pad_token_id = tok.eos_id();

@@ -65,7 +65,9 @@ struct RolloutOptions {
   int64_t group_size = 8;      // G samples per prompt
   int64_t max_new_tokens = 48;
   double temperature = 1.0;
+  int64_t top_k = 0;
   double top_p = 1.0;
+  double min_p = 0.0;
   bool dynamic_sampling = false;   // DAPO: drop groups whose total reward has zero variance, resample
   int64_t max_sampling_rounds = 4; // cap on generation rounds per step when dynamic_sampling is on
   bool overlong_filter = false;    // DAPO: responses cut by max_new_tokens get no loss
@@ -76,8 +78,12 @@ struct RolloutOptions {
     v.field("group_size", group_size);
     v.field("max_new_tokens", max_new_tokens);
     v.field("temperature", temperature);
+    v.field("top_k", top_k);
     v.field("top_p", top_p);
+    v.field("min_p", min_p);
     v.field("dynamic_sampling", dynamic_sampling);
+    v.require(top_k >= 0, "top_k", core::str_cat("must be >= 0, got ", top_k));
+    v.require(min_p >= 0 && min_p < 1, "min_p", core::str_cat("must be in [0, 1), got ", min_p));
     v.field("max_sampling_rounds", max_sampling_rounds);
     v.field("overlong_filter", overlong_filter);
     v.require(max_sampling_rounds >= 1, "max_sampling_rounds",
