@@ -64,11 +64,15 @@ core::MetricMap RewardSet::metrics(const core::RewardMatrix& rewards, const std:
     out[prefix + "/std"] = values.numel() > 1 ? values.std(/*unbiased=*/false).item<double>() : 0.0;
     out[prefix + "/valid_frac"] = valid.to(at::kDouble).mean().item<double>();
   }
+  // The weighted total over rollouts whose weighted dimensions are all valid (a failed module
+  // does not pull the score down as if it had scored 0).
   auto w = at::tensor(weights, at::kDouble);
-  auto total = (rewards.values.select(1, 0).to(at::kDouble) * w).sum(1);
-  out["critic/score/mean"] = total.mean().item<double>();
-  out["critic/score/max"] = total.max().item<double>();
-  out["critic/score/min"] = total.min().item<double>();
+  auto valid = rewards.valid.select(1, 0).logical_or((w == 0).unsqueeze(0)).all(1);
+  auto total = (rewards.values.select(1, 0).to(at::kDouble) * w).sum(1).masked_select(valid);
+  const bool any = total.numel() > 0;
+  out["critic/score/mean"] = any ? total.mean().item<double>() : NAN;
+  out["critic/score/max"] = any ? total.max().item<double>() : NAN;
+  out["critic/score/min"] = any ? total.min().item<double>() : NAN;
   return out;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Builds reward matrices and runs registered estimators for the algorithm tests.
 #include <gtest/gtest.h>
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 
 #include <string>
 #include <vector>
@@ -25,12 +25,12 @@ inline core::Advantages estimate(const std::string& name, const std::string& yam
                                  int64_t G, std::vector<double> w, at::Tensor response_mask = {}) {
   core::ConfigNode node(YAML::Load(yaml), "test");
   auto estimator = algorithms::advantage_registry().create(name, node);
-  if (!response_mask.defined()) response_mask = torch::ones({r.rollouts(), 1}, torch::kBool);
+  if (!response_mask.defined()) response_mask = at::ones({r.rollouts(), 1}, at::kBool);
   return estimator->compute({r, std::move(w), G, response_mask, {}});
 }
 
 inline std::vector<double> to_vector(const at::Tensor& t) {
-  auto v = t.to(torch::kDouble).contiguous();
+  auto v = t.to(at::kDouble).contiguous();
   return std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel());
 }
 

@@ -82,6 +82,10 @@ TEST(Rewards, AFailingModuleMarksItsDimensionsInvalid) {
   EXPECT_FALSE(m.valid.select(2, 0).any().item<bool>());
   EXPECT_TRUE(m.valid.select(2, 1).all().item<bool>());
   EXPECT_EQ(set.failures(), 1);
+  // The total score leaves out rollouts whose weighted dimensions failed instead of counting 0.
+  auto metrics = rewards::RewardSet::metrics(m, set.weights());
+  EXPECT_TRUE(std::isnan(metrics.at("critic/score/mean")));
+  EXPECT_NEAR(rewards::RewardSet::metrics(m, {0.0, 1.0}).at("critic/score/mean"), 1.0, 1e-12);
 }
 
 TEST(Rewards, ConfigErrorsNameTheKey) {
