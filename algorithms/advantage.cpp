@@ -38,6 +38,17 @@ std::pair<at::Tensor, at::Tensor> weighted_scalar_reward(const AdvantageInput& i
   return {scalar, valid};
 }
 
+BatchMoments global_moments(const AdvantageInput& input, const at::Tensor& values, const at::Tensor& mask,
+                            double ddof) {
+  auto v = values.to(at::kDouble), m = mask.to(at::kDouble);
+  auto sums = input.global_sum(at::stack({(v * m).sum(), (v.pow(2) * m).sum(), m.sum()}));
+  const double n = sums[2].item<double>();
+  BatchMoments out;
+  out.mean = n > 0 ? sums[0].item<double>() / n : 0.0;
+  out.var = n > ddof ? std::max(0.0, sums[1].item<double>() - n * out.mean * out.mean) / (n - ddof) : 0.0;
+  return out;
+}
+
 int64_t find_dimension(const core::RewardMatrix& rewards, const std::string& name) {
   int64_t found = -1, matches = 0;
   for (int64_t k = 0; k < rewards.dims(); ++k) {

@@ -45,6 +45,14 @@ void check_input(const AdvantageInput& input);
 // statistics by every estimator (and get advantage 0), never counted as 0.
 std::pair<at::Tensor, at::Tensor> weighted_scalar_reward(const AdvantageInput& input);
 
+// Mean and variance (ddof 0 or 1) of `values` over the entries where `mask` is 1, summed across
+// all ranks through input.all_reduce_sum. Shapes of values and mask must agree.
+struct BatchMoments {
+  double mean = 0;
+  double var = 0;
+};
+BatchMoments global_moments(const AdvantageInput& input, const at::Tensor& values, const at::Tensor& mask, double ddof);
+
 // Resolves a dimension by exact name, or by module name when "<name>/..." matches exactly one.
 int64_t find_dimension(const core::RewardMatrix& rewards, const std::string& name);
 

@@ -20,13 +20,8 @@ class Gdpo : public AdvantageEstimator {
     auto view = dimension_view(input);
     auto pre = advantage_combination(view, options_.std, options_.eps);  // [P, G]
     if ((view.weights != 0).sum().item<int64_t>() <= 1) return core::Advantages::single(pre.reshape({-1}));
-    auto m = view.row_valid.to(at::kDouble);
-    auto sums = input.global_sum(at::stack({(pre * m).sum(), (pre.pow(2) * m).sum(), m.sum()}));
-    const double n = sums[2].item<double>();
-    const double mean = n > 0 ? sums[0].item<double>() / n : 0.0;
-    const double ddof = options_.std == StdKind::kUnbiased ? 1.0 : 0.0;
-    const double var = n > ddof ? std::max(0.0, sums[1].item<double>() - n * mean * mean) / (n - ddof) : 0.0;
-    auto adv = (pre - mean) / (std::sqrt(var) + options_.eps);
+    const auto batch = global_moments(input, pre, view.row_valid, options_.std == StdKind::kUnbiased ? 1.0 : 0.0);
+    auto adv = (pre - batch.mean) / (std::sqrt(batch.var) + options_.eps);
     adv = at::where(view.row_valid, adv, at::zeros_like(adv));
     return core::Advantages::single(adv.reshape({-1}));
   }

@@ -48,11 +48,8 @@ class ReinforcePp : public AdvantageEstimator {
     auto position = mask.cumsum(1) - 1;
     auto distance = (lengths - 1 - position).clamp_min(0);
     auto returns = at::pow(options_.gamma, distance) * r.unsqueeze(1) * mask;
-    auto sums = input.global_sum(at::stack({returns.sum(), returns.pow(2).sum(), mask.sum()}));
-    const double n = sums[2].item<double>();
-    const double mean = n > 0 ? sums[0].item<double>() / n : 0.0;
-    const double var = n > 1 ? (sums[1].item<double>() - n * mean * mean) / (n - 1) : 0.0;
-    auto adv = (returns - mean) / std::sqrt(std::max(var, 0.0) + options_.eps) * mask;  // [N, T]
+    const auto batch = global_moments(input, returns, mask, /*ddof=*/1.0);
+    auto adv = (returns - batch.mean) / std::sqrt(batch.var + options_.eps) * mask;  // [N, T]
     core::Advantages out;
     out.channels = {"primary"};
     out.token_values = adv.to(at::kFloat).unsqueeze(0);

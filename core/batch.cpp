@@ -26,13 +26,6 @@ void Rollouts::check() const {
 
 namespace {
 
-at::Tensor group_rows(const std::vector<int64_t>& groups, int64_t group_size) {
-  std::vector<int64_t> rows;
-  for (auto g : groups)
-    for (int64_t j = 0; j < group_size; ++j) rows.push_back(g * group_size + j);
-  return at::tensor(rows, at::kLong);
-}
-
 // Pads [n, L] to [n, width] with `value`, on the left or the right.
 at::Tensor pad_to(const at::Tensor& t, int64_t width, bool left, double value) {
   const int64_t missing = width - t.size(1);
@@ -42,6 +35,13 @@ at::Tensor pad_to(const at::Tensor& t, int64_t width, bool left, double value) {
 }
 
 }  // namespace
+
+at::Tensor Rollouts::group_rows(const std::vector<int64_t>& groups, int64_t group_size) {
+  std::vector<int64_t> rows;
+  for (auto g : groups)
+    for (int64_t j = 0; j < group_size; ++j) rows.push_back(g * group_size + j);
+  return at::tensor(rows, at::kLong);
+}
 
 Rollouts Rollouts::select_groups(const std::vector<int64_t>& groups) const {
   for (auto g : groups) VECRL_CHECK(g >= 0 && g < num_groups(), "Rollouts: group ", g, " of ", num_groups());

@@ -27,6 +27,8 @@ struct Rollouts {
 
   int64_t size() const { return static_cast<int64_t>(responses.size()); }
   int64_t num_groups() const { return size() / group_size; }
+  // Row indices [len(groups) * group_size] int64 of the listed groups, in order.
+  static at::Tensor group_rows(const std::vector<int64_t>& groups, int64_t group_size);
   // The rollouts of the listed groups, in that order.
   Rollouts select_groups(const std::vector<int64_t>& groups) const;
   // Joins batches with the same group size, re-padding prompts (left) and responses (right).

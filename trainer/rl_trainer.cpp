@@ -345,12 +345,7 @@ std::pair<core::Rollouts, core::RewardMatrix> RlTrainer::State::sample_batch(int
     for (int64_t g = 0; g < P; ++g) (varies[g].item<bool>() ? good : flat).push_back(g);
     const auto take = std::min<int64_t>(static_cast<int64_t>(good.size()), P - kept_groups);
     good.resize(static_cast<std::size_t>(take));
-    auto rows_of = [&](const std::vector<int64_t>& groups) {
-      std::vector<int64_t> rows;
-      for (auto g : groups)
-        for (int64_t j = 0; j < G; ++j) rows.push_back(g * G + j);
-      return torch::tensor(rows, torch::kLong);
-    };
+    auto rows_of = [&](const std::vector<int64_t>& groups) { return core::Rollouts::group_rows(groups, G); };
     if (kept_groups >= P) good.clear();  // this rank is full; it only keeps the others company
     if (!good.empty()) {
       kept.push_back(r.select_groups(good));
