@@ -1,7 +1,12 @@
 #pragma once
 // Reward modules score rollouts as vectors: named dimensions with declared bounds, values
 // [N, M, K] and a `valid` mask. One file per module, registered by name at its bottom:
-// VECRL_REGISTER(reward_registry(), "contains_word", factory).
+// VECRL_REGISTER(reward_registry(), "math", factory).
+//
+// Most modules judge one piece of text at a time and derive from TextRewardModule: the framework
+// then runs the texts on a worker pool, and a text whose scoring throws is marked not-valid on its
+// own (counted, logged once per batch) without touching the other rollouts.
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -18,22 +23,64 @@ struct RewardDim {
   double high = 1.0;
 };
 
+// What a module scores: the rollouts, and for each rollout the M answers cut from its response
+// (M = 1 and the whole response when no splitter is configured; a rollout with fewer answers than
+// M has empty trailing slots, which are scored not-valid).
+struct ScoreBatch {
+  const core::Rollouts& rollouts;
+  std::vector<std::vector<std::string>> answers;  // [N][<= M]
+  int64_t answers_per_rollout = 1;                // M
+  int workers = 1;                                // threads a module may use for this batch
+
+  // The whole responses as answers (M = 1).
+  static ScoreBatch whole_responses(const core::Rollouts& rollouts, int workers = 1);
+};
+
+// One text to score, with its context.
+struct TextItem {
+  const std::string& prompt;
+  const std::string& text;          // the answer (the whole response unless a splitter is set)
+  const nlohmann::json& sample;     // the dataset record (reference answers, tests, rubrics, ...)
+  bool truncated = false;           // the response hit max_new_tokens
+  int64_t response_tokens = 0;      // tokens in the whole response
+  int64_t rollout = 0;              // row in the batch
+  int64_t answer = 0;               // answer slot in [0, M)
+};
+
 class RewardModule {
  public:
   virtual ~RewardModule() = default;
   virtual std::vector<RewardDim> dims() const = 0;
-  // Returns [N, 1, K] values with K = dims().size(); names are filled in by the RewardSet.
-  virtual core::RewardMatrix score(const core::Rollouts& rollouts) const = 0;
+  // Returns values and valid of shape [N, M, K] with K = dims().size(); names are filled in by the
+  // RewardSet. May throw: the RewardSet then marks the whole module not-valid for the batch.
+  virtual core::RewardMatrix score(const ScoreBatch& batch) const = 0;
+  // Texts this module failed to score so far (each marked not-valid).
+  virtual int64_t failed_texts() const { return 0; }
+};
+
+class TextRewardModule : public RewardModule {
+ public:
+  // K values for one text; throw to mark this text's dimensions not-valid; return NaN for a
+  // dimension that does not apply to this text (it is marked not-valid, the others stay valid).
+  virtual std::vector<double> score_text(const TextItem& item) const = 0;
+  core::RewardMatrix score(const ScoreBatch& batch) const override;
+  int64_t failed_texts() const override { return failed_texts_; }
+
+ private:
+  mutable std::atomic<int64_t> failed_texts_{0};
 };
 
 using RewardRegistry = core::Registry<RewardModule, core::ConfigNode&>;
 // Factories read their module's options and must call node.finish().
 RewardRegistry& reward_registry();
 
-// A one-dimensional score computed rollout by rollout: values [N, 1, 1], all valid.
-core::RewardMatrix score_each(const core::Rollouts& rollouts, const std::function<double(int64_t)>& score);
+// Runs fn(i) for i in [0, n) on `workers` threads (the caller's thread included); the first
+// exception thrown is rethrown after all workers stop.
+void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn);
 
-// Reads a string field of a dataset record, with a message naming the field when it is missing.
+// Reads a field of a dataset record, with a message naming the field and module when it is missing
+// or has another type.
 std::string record_string(const nlohmann::json& record, const std::string& field, const std::string& module);
+const nlohmann::json& record_field(const nlohmann::json& record, const std::string& field, const std::string& module);
 
 }  // namespace vecrl::rewards

@@ -7,17 +7,36 @@
 
 namespace vecrl::rewards {
 
-RewardSet::RewardSet(std::vector<core::ComponentSpec> specs) {
+std::vector<std::string> split_answers(const std::string& response, const SplitOptions& split) {
+  if (split.tag.empty()) return {response};
+  const std::string open = "<" + split.tag + ">", close = "</" + split.tag + ">";
+  std::vector<std::string> answers;
+  for (std::size_t pos = response.find(open);
+       pos != std::string::npos && static_cast<int64_t>(answers.size()) < split.max_answers;
+       pos = response.find(open, pos)) {
+    const auto begin = pos + open.size();
+    const auto end = response.find(close, begin);
+    if (end == std::string::npos) break;  // an unclosed tag is not an answer
+    answers.push_back(response.substr(begin, end - begin));
+    pos = end + close.size();
+  }
+  return answers;
+}
+
+RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions options) : options_(std::move(options)) {
   VECRL_CHECK(!specs.empty(), "config key 'rewards': at least one reward module is required");
   for (auto& spec : specs) {
     Entry entry;
     entry.name = spec.type;
-    entry.weight = 1.0;
     spec.node->field("name", entry.name);
     spec.node->field("weight", entry.weight);
     spec.node->require(std::isfinite(entry.weight), "weight", "must be finite");
+    std::vector<core::ComponentSpec> transforms;
+    spec.node->component_list("transforms", transforms);
+    for (auto& t : transforms) entry.transforms.push_back(core::create_component(transform_registry(), t));
     entry.module = core::create_component(reward_registry(), spec);
-    for (const auto& dim : entry.module->dims()) {
+    entry.dims = entry.module->dims();
+    for (const auto& dim : entry.dims) {
       names_.push_back(entry.name + "/" + dim.name);
       weights_.push_back(entry.weight);
     }
@@ -30,28 +49,45 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs) {
 }
 
 core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts) {
+  ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers};
+  for (const auto& response : rollouts.responses) batch.answers.push_back(split_answers(response, options_.split));
   std::vector<core::RewardMatrix> parts;
+  core::RewardMatrix earlier;
   for (const auto& entry : entries_) {
-    const auto dims = entry.module->dims();
     std::vector<std::string> names;
-    for (const auto& d : dims) names.push_back(entry.name + "/" + d.name);
+    for (const auto& d : entry.dims) names.push_back(entry.name + "/" + d.name);
     core::RewardMatrix part;
     try {
-      part = entry.module->score(rollouts);
+      part = entry.module->score(batch);
       VECRL_CHECK(part.values.dim() == 3 && part.values.size(0) == rollouts.size() &&
-                      part.values.size(2) == static_cast<int64_t>(dims.size()),
-                  "reward module '", entry.name, "' returned values of shape ", part.values.sizes());
+                      part.values.size(1) == batch.answers_per_rollout &&
+                      part.values.size(2) == static_cast<int64_t>(names.size()) &&
+                      part.valid.sizes() == part.values.sizes(),
+                  "reward module '", entry.name, "' returned values of shape ", part.values.sizes(), " for ",
+                  rollouts.size(), " rollouts, ", batch.answers_per_rollout, " answers and ", names.size(),
+                  " dimensions");
       part.names = names;
+      for (const auto& transform : entry.transforms) transform->apply(part, {rollouts, entry.dims, earlier});
+      // A transform may produce non-finite values (log of 0, overflow): those are failures, not data.
+      part.valid.logical_and_(part.values.isfinite());
+      part.values.nan_to_num_(0.0, 0.0, 0.0);
     } catch (const std::exception& e) {
       ++failures_;
       spdlog::warn("reward module '{}' failed on this batch; its dimensions are marked not-valid: {}", entry.name,
                    e.what());
-      part = core::RewardMatrix::zeros(rollouts.size(), 1, names);
+      part = core::RewardMatrix::zeros(rollouts.size(), batch.answers_per_rollout, names);
       part.valid.fill_(false);
     }
-    parts.push_back(std::move(part));
+    parts.push_back(part);
+    earlier = core::RewardMatrix::concat(parts);
   }
-  return core::RewardMatrix::concat(parts);
+  return earlier;
+}
+
+int64_t RewardSet::failures() const {
+  int64_t total = failures_;
+  for (const auto& entry : entries_) total += entry.module->failed_texts();
+  return total;
 }
 
 core::MetricMap RewardSet::metrics(const core::RewardMatrix& rewards, const std::vector<double>& weights) {
@@ -64,11 +100,12 @@ core::MetricMap RewardSet::metrics(const core::RewardMatrix& rewards, const std:
     out[prefix + "/std"] = values.numel() > 1 ? values.std(/*unbiased=*/false).item<double>() : 0.0;
     out[prefix + "/valid_frac"] = valid.to(at::kDouble).mean().item<double>();
   }
-  // The weighted total over rollouts whose weighted dimensions are all valid (a failed module
+  // The weighted total over answers whose weighted dimensions are all valid (a failed module
   // does not pull the score down as if it had scored 0).
   auto w = at::tensor(weights, at::kDouble);
-  auto valid = rewards.valid.select(1, 0).logical_or((w == 0).unsqueeze(0)).all(1);
-  auto total = (rewards.values.select(1, 0).to(at::kDouble) * w).sum(1).masked_select(valid);
+  const int64_t k = rewards.dims();
+  auto valid = rewards.valid.reshape({-1, k}).logical_or((w == 0).unsqueeze(0)).all(1);
+  auto total = (rewards.values.reshape({-1, k}).to(at::kDouble) * w).sum(1).masked_select(valid);
   const bool any = total.numel() > 0;
   out["critic/score/mean"] = any ? total.mean().item<double>() : NAN;
   out["critic/score/max"] = any ? total.max().item<double>() : NAN;

@@ -1,7 +1,8 @@
 #pragma once
 // Several reward modules composed as configured in `rewards:`; each entry has a `type`, an
-// optional `name` (default: the type), a `weight` applied to each of its dimensions, and the
-// module's own options. Dimensions are named "<name>/<dim>".
+// optional `name` (default: the type), a `weight` applied to each of its dimensions, optional
+// `transforms` (rewards/transforms/), and the module's own options. Dimensions are named
+// "<name>/<dim>". The `scoring:` section sets the worker threads and the multi-answer splitter.
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,33 +10,44 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "rewards/reward_module.h"
+#include "rewards/scoring_options.h"
+#include "rewards/transforms/transform.h"
 
 namespace vecrl::rewards {
 
+// The answers [<= max_answers] cut from `response`; the whole response when the splitter is off.
+std::vector<std::string> split_answers(const std::string& response, const SplitOptions& split);
+
 class RewardSet {
  public:
-  explicit RewardSet(std::vector<core::ComponentSpec> specs);
+  explicit RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions options = {});
 
   // Scores every module. A module that throws marks its dimensions not-valid for the batch (and is
-  // counted in failures()) instead of ending the run.
+  // counted in failures()) instead of ending the run; texts that fail alone are marked one by one.
   core::RewardMatrix score(const core::Rollouts& rollouts);
 
   const std::vector<std::string>& dim_names() const { return names_; }
   const std::vector<double>& weights() const { return weights_; }
-  int64_t failures() const { return failures_; }
+  // Batches a module failed on plus texts that failed alone.
+  int64_t failures() const;
+  int64_t answers_per_rollout() const { return options_.split.tag.empty() ? 1 : options_.split.max_answers; }
 
-  // rewards/<name>/<dim>/{mean,std} over valid entries, and the weighted total's mean.
+  // rewards/<name>/<dim>/{mean,std,valid_frac} over valid entries, and the weighted total's
+  // critic/score/{mean,max,min}.
   static core::MetricMap metrics(const core::RewardMatrix& rewards, const std::vector<double>& weights);
 
  private:
   struct Entry {
     std::string name;
-    double weight;
+    double weight = 1.0;
     std::unique_ptr<RewardModule> module;
+    std::vector<RewardDim> dims;
+    std::vector<std::unique_ptr<RewardTransform>> transforms;
   };
   std::vector<Entry> entries_;
   std::vector<std::string> names_;
   std::vector<double> weights_;
+  ScoringOptions options_;
   int64_t failures_ = 0;
 };
 

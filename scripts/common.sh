@@ -13,6 +13,8 @@ VECRL_PACKAGES=(
   libgloo-dev   # c10d ProcessGroupGloo headers (data-parallel training on CPU)
   python3-torch # provides torchrun, used to launch multi-process runs and in the tests
   gnuplot-nox   # `vecrl plot`
+  libre2-dev    # linear-time regexes for reward checks (model output is untrusted text)
+  python3       # runs HumanEval/MBPP programs inside the code-execution sandbox
 )
 
 vecrl_install_packages() {

@@ -129,7 +129,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.comm = distributed::make_communicator(s.process, rdv);
 
   // Components read their own options now, so every config error appears before any work.
-  s.rewards = std::make_unique<rewards::RewardSet>(c.rewards);
+  s.rewards = std::make_unique<rewards::RewardSet>(c.rewards, c.scoring);
   s.estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
   s.loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
   s.data = std::make_unique<PromptDataset>(c.data, c.run.seed);

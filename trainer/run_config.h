@@ -6,6 +6,7 @@
 
 #include "algorithms/kl.h"
 #include "core/config.h"
+#include "rewards/scoring_options.h"
 #include "trainer/lr_schedule.h"
 
 namespace vecrl::trainer {
@@ -220,6 +221,7 @@ struct RunConfig {
   DataOptions data;
   RolloutOptions rollout;
   std::vector<core::ComponentSpec> rewards;
+  rewards::ScoringOptions scoring;
   core::ComponentSpec advantage;
   core::ComponentSpec loss;
   KlInRewardOptions kl_in_reward;
@@ -236,6 +238,7 @@ struct RunConfig {
     v.section("data", data);
     v.section("rollout", rollout);
     v.component_list("rewards", rewards);
+    v.section("scoring", scoring);
     v.component("advantage", advantage, "grpo");
     v.component("loss", loss, "ppo_clip");
     v.section("kl_in_reward", kl_in_reward);

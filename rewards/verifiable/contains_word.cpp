@@ -24,25 +24,22 @@ struct ContainsWordOptions {
   }
 };
 
-class ContainsWord : public RewardModule {
+class ContainsWord : public TextRewardModule {
  public:
   explicit ContainsWord(ContainsWordOptions o) : o_(std::move(o)) {}
 
   std::vector<RewardDim> dims() const override { return {{"score", 0.0, 1.0}}; }
 
-  core::RewardMatrix score(const core::Rollouts& rollouts) const override {
-    return score_each(rollouts, [&](int64_t i) {
-      const auto targets =
-          o_.words.empty() ? std::vector<std::string>{record_string(rollouts.samples[i], o_.field, "contains_word")}
-                           : o_.words;
-      const std::string text = o_.case_sensitive ? rollouts.responses[i] : to_lower_ascii(rollouts.responses[i]);
-      for (const auto& target : targets) {
-        const std::string t = o_.case_sensitive ? target : to_lower_ascii(target);
-        if (o_.whole_word ? contains_whole_word(text, t) : text.find(t) != std::string::npos)
-          return o_.reward_absence ? 0.0 : 1.0;
-      }
-      return o_.reward_absence ? 1.0 : 0.0;
-    });
+  std::vector<double> score_text(const TextItem& item) const override {
+    const auto targets =
+        o_.words.empty() ? std::vector<std::string>{record_string(item.sample, o_.field, "contains_word")} : o_.words;
+    const std::string text = o_.case_sensitive ? item.text : to_lower_ascii(item.text);
+    for (const auto& target : targets) {
+      const std::string t = o_.case_sensitive ? target : to_lower_ascii(target);
+      if (o_.whole_word ? contains_whole_word(text, t) : text.find(t) != std::string::npos)
+        return {o_.reward_absence ? 0.0 : 1.0};
+    }
+    return {o_.reward_absence ? 1.0 : 0.0};
   }
 
  private:

@@ -1,7 +1,5 @@
 // ends_with: 1 when the trimmed response ends with one of the configured suffixes (a full stop by
 // default) and, with `require_stop`, the model stopped on its own rather than at max_new_tokens.
-#include <ATen/ATen.h>
-
 #include "rewards/reward_module.h"
 #include "rewards/verifiable/text_match.h"
 
@@ -20,21 +18,18 @@ struct EndsWithOptions {
   }
 };
 
-class EndsWith : public RewardModule {
+class EndsWith : public TextRewardModule {
  public:
   explicit EndsWith(EndsWithOptions o) : o_(std::move(o)) {}
 
   std::vector<RewardDim> dims() const override { return {{"score", 0.0, 1.0}}; }
 
-  core::RewardMatrix score(const core::Rollouts& rollouts) const override {
-    auto truncated = rollouts.truncated.to(at::kCPU);
-    return score_each(rollouts, [&](int64_t i) {
-      if (o_.require_stop && truncated[i].item<bool>()) return 0.0;
-      const std::string text = trim(rollouts.responses[i]);
-      for (const auto& s : o_.suffixes)
-        if (text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) return 1.0;
-      return 0.0;
-    });
+  std::vector<double> score_text(const TextItem& item) const override {
+    if (o_.require_stop && item.truncated) return {0.0};
+    const std::string text = trim(item.text);
+    for (const auto& s : o_.suffixes)
+      if (text.size() >= s.size() && text.compare(text.size() - s.size(), s.size(), s) == 0) return {1.0};
+    return {0.0};
   }
 
  private:

@@ -36,4 +36,11 @@ bool contains_whole_word(const std::string& text, const std::string& needle) {
   return false;
 }
 
+double linear_limit_score(int64_t n, int64_t min, int64_t max, int64_t zero_at) {
+  if (n < min) return 0.0;
+  if (n <= max) return 1.0;
+  if (zero_at <= max || n >= zero_at) return 0.0;
+  return static_cast<double>(zero_at - n) / static_cast<double>(zero_at - max);
+}
+
 }  // namespace vecrl::rewards

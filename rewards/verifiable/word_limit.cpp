@@ -24,20 +24,15 @@ struct WordLimitOptions {
   }
 };
 
-class WordLimit : public RewardModule {
+class WordLimit : public TextRewardModule {
  public:
   explicit WordLimit(WordLimitOptions o) : o_(o) {}
 
   std::vector<RewardDim> dims() const override { return {{"score", 0.0, 1.0}}; }
 
-  core::RewardMatrix score(const core::Rollouts& rollouts) const override {
-    return score_each(rollouts, [&](int64_t i) {
-      const auto n = static_cast<int64_t>(split_words(rollouts.responses[i]).size());
-      if (n < o_.min_words) return 0.0;
-      if (n <= o_.max_words) return 1.0;
-      if (o_.zero_at == 0 || n >= o_.zero_at) return 0.0;
-      return static_cast<double>(o_.zero_at - n) / static_cast<double>(o_.zero_at - o_.max_words);
-    });
+  std::vector<double> score_text(const TextItem& item) const override {
+    const auto n = static_cast<int64_t>(split_words(item.text).size());
+    return {linear_limit_score(n, o_.min_words, o_.max_words, o_.zero_at)};
   }
 
  private:

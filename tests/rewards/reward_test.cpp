@@ -2,42 +2,11 @@
 #include <torch/torch.h>
 
 #include "rewards/reward_set.h"
+#include "tests/rewards/reward_fixture.h"
 
 using namespace vecrl;
+using namespace vecrl::testing;
 
-namespace {
-
-core::Rollouts rollouts(const std::vector<std::string>& responses, const std::vector<bool>& truncated,
-                        const std::vector<nlohmann::json>& samples) {
-  core::Rollouts r;
-  const auto n = static_cast<int64_t>(responses.size());
-  r.group_size = n;
-  r.responses = responses;
-  r.prompts = std::vector<std::string>(n, "p");
-  r.samples = samples.empty() ? std::vector<nlohmann::json>(n, nlohmann::json::object()) : samples;
-  r.prompt_ids = torch::ones({n, 1}, torch::kLong);
-  r.prompt_mask = torch::ones({n, 1}, torch::kBool);
-  r.response_ids = torch::ones({n, 2}, torch::kLong);
-  r.response_mask = torch::ones({n, 2}, torch::kBool);
-  r.behaviour_logprobs = torch::zeros({n, 2});
-  r.truncated = torch::zeros({n}, torch::kBool);
-  for (int64_t i = 0; i < n; ++i) r.truncated[i] = static_cast<bool>(truncated[i]);
-  return r;
-}
-
-std::vector<core::ComponentSpec> specs(const std::string& yaml) {
-  core::ConfigNode root(YAML::Load(yaml), "test.yaml");
-  std::vector<core::ComponentSpec> out;
-  root.component_list("rewards", out);
-  return out;
-}
-
-std::vector<float> column(const core::RewardMatrix& m, int64_t k) {
-  auto c = m.values.select(2, k).select(1, 0).contiguous();
-  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-}
-
-}  // namespace
 
 TEST(Rewards, BuiltinModulesScoreAsDocumented) {
   rewards::RewardSet set(specs(R"(
@@ -81,7 +50,7 @@ TEST(Rewards, AFailingModuleMarksItsDimensionsInvalid) {
   auto m = set.score(rollouts({"x.", "y."}, {false, false}, {}));  // records lack `word`
   EXPECT_FALSE(m.valid.select(2, 0).any().item<bool>());
   EXPECT_TRUE(m.valid.select(2, 1).all().item<bool>());
-  EXPECT_EQ(set.failures(), 1);
+  EXPECT_EQ(set.failures(), 2);  // each of the two texts failed alone
   // The total score leaves out rollouts whose weighted dimensions failed instead of counting 0.
   auto metrics = rewards::RewardSet::metrics(m, set.weights());
   EXPECT_TRUE(std::isnan(metrics.at("critic/score/mean")));

@@ -1,0 +1,311 @@
+#include "rewards/verifiable/math_answer.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <vector>
+
+#include "rewards/verifiable/text_match.h"
+
+namespace vecrl::rewards::math {
+namespace {
+
+bool is_digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  if (from.empty()) return;
+  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) s.replace(pos, from.size(), to);
+}
+
+// Index of the brace closing the one at `open`, or npos.
+std::size_t matching_brace(const std::string& s, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 1 < s.size() && (s[i + 1] == '{' || s[i + 1] == '}')) {
+      ++i;  // escaped brace
+      continue;
+    }
+    if (s[i] == '{') ++depth;
+    if (s[i] == '}' && --depth == 0) return i;
+  }
+  return std::string::npos;
+}
+
+// Replaces every `\command{X}` by X (for \text, \mbox, \mathrm, ...).
+void unwrap_command(std::string& s, const std::string& command) {
+  const std::string open = command + "{";
+  for (auto pos = s.find(open); pos != std::string::npos; pos = s.find(open, pos)) {
+    const auto close = matching_brace(s, pos + command.size());
+    if (close == std::string::npos) return;
+    s = s.substr(0, pos) + s.substr(pos + open.size(), close - pos - open.size()) + s.substr(close + 1);
+  }
+}
+
+// "\frac12" -> "\frac{1}{2}", "\sqrt2" -> "\sqrt{2}": single-character arguments without braces.
+void brace_short_arguments(std::string& s, const std::string& command, int arguments) {
+  for (auto pos = s.find(command); pos != std::string::npos; pos = s.find(command, pos + 1)) {
+    std::size_t at = pos + command.size();
+    for (int a = 0; a < arguments && at < s.size(); ++a) {
+      if (s[at] == '{') {
+        const auto close = matching_brace(s, at);
+        if (close == std::string::npos) return;
+        at = close + 1;
+      } else if (std::isalnum(static_cast<unsigned char>(s[at]))) {
+        s.insert(at + 1, "}");
+        s.insert(at, "{");
+        at += 3;
+      } else {
+        break;
+      }
+    }
+  }
+}
+
+std::string last_match_after(const std::string& text, const std::string& lower, const std::string& marker) {
+  const auto pos = lower.rfind(marker);
+  if (pos == std::string::npos) return "";
+  std::string rest = text.substr(pos + marker.size());
+  // The answer ends at the end of its line or sentence (a full stop followed by space or the end).
+  const auto newline = rest.find('\n');
+  if (newline != std::string::npos) rest = rest.substr(0, newline);
+  for (std::size_t i = 0; i < rest.size(); ++i)
+    if (rest[i] == '.' && (i + 1 == rest.size() || std::isspace(static_cast<unsigned char>(rest[i + 1]))) &&
+        !(i > 0 && is_digit(rest[i - 1]) && i + 1 < rest.size() && is_digit(rest[i + 1]))) {
+      rest = rest.substr(0, i);
+      break;
+    }
+  return trim(rest);
+}
+
+std::optional<std::string> last_number(const std::string& text) {
+  std::optional<std::string> found;
+  for (std::size_t i = 0; i < text.size();) {
+    if (is_digit(text[i]) || (text[i] == '.' && i + 1 < text.size() && is_digit(text[i + 1]))) {
+      std::size_t j = i;
+      while (j < text.size() && (is_digit(text[j]) || ((text[j] == ',' || text[j] == '.') && j + 1 < text.size() &&
+                                                       is_digit(text[j + 1]))))
+        ++j;
+      const bool negative = i > 0 && text[i - 1] == '-' && (i == 1 || !std::isalnum(static_cast<unsigned char>(text[i - 2])));
+      found = (negative ? "-" : "") + text.substr(i, j - i);
+      i = j;
+    } else {
+      ++i;
+    }
+  }
+  return found;
+}
+
+// Splits at top-level commas (not inside (), [], {}).
+std::vector<std::string> split_top_level(const std::string& s) {
+  std::vector<std::string> parts;
+  int depth = 0;
+  std::string current;
+  for (char c : s) {
+    if (c == '(' || c == '[' || c == '{') ++depth;
+    if (c == ')' || c == ']' || c == '}') --depth;
+    if (c == ',' && depth == 0) {
+      parts.push_back(current);
+      current.clear();
+    } else {
+      current += c;
+    }
+  }
+  parts.push_back(current);
+  return parts;
+}
+
+bool is_thousands_number(const std::string& s) {
+  // -?d{1,3}(,ddd)+(.d+)?
+  std::size_t i = (!s.empty() && s[0] == '-') ? 1 : 0;
+  std::size_t lead = 0;
+  while (i < s.size() && is_digit(s[i])) ++i, ++lead;
+  if (lead < 1 || lead > 3 || i >= s.size() || s[i] != ',') return false;
+  while (i < s.size() && s[i] == ',') {
+    for (int d = 1; d <= 3; ++d)
+      if (i + d >= s.size() || !is_digit(s[i + d])) return false;
+    i += 4;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (i >= s.size()) return false;
+    while (i < s.size() && is_digit(s[i])) ++i;
+  }
+  return i == s.size();
+}
+
+std::optional<double> parse_plain(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  std::size_t i = 0;
+  if (s[i] == '-' || s[i] == '+') ++i;
+  bool digits = false, dot = false;
+  for (; i < s.size(); ++i) {
+    if (is_digit(s[i])) {
+      digits = true;
+    } else if (s[i] == '.' && !dot) {
+      dot = true;
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!digits) return std::nullopt;
+  return std::stod(s);
+}
+
+bool numbers_equal(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(1.0, std::max(std::abs(a), std::abs(b))); }
+
+bool is_percent(const std::string& raw) { return raw.find('%') != std::string::npos; }
+
+}  // namespace
+
+std::optional<std::string> last_boxed(const std::string& text) {
+  std::size_t best = std::string::npos, command_length = 0;
+  for (const std::string command : {"\\boxed", "\\fbox"}) {
+    const auto pos = text.rfind(command);
+    if (pos != std::string::npos && (best == std::string::npos || pos > best)) best = pos, command_length = command.size();
+  }
+  if (best == std::string::npos) return std::nullopt;
+  std::size_t open = best + command_length;
+  while (open < text.size() && text[open] == ' ') ++open;
+  if (open >= text.size()) return std::nullopt;
+  if (text[open] != '{') {  // "\boxed 5"
+    std::size_t end = open;
+    while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) && text[end] != '$') ++end;
+    return text.substr(open, end - open);
+  }
+  const auto close = matching_brace(text, open);
+  if (close == std::string::npos) return std::nullopt;
+  return text.substr(open + 1, close - open - 1);
+}
+
+std::optional<std::string> extract_final_answer(const std::string& text) {
+  if (auto boxed = last_boxed(text)) return trim(*boxed);
+  const auto hashes = text.rfind("####");
+  if (hashes != std::string::npos) {
+    std::string rest = text.substr(hashes + 4);
+    const auto newline = rest.find('\n');
+    if (newline != std::string::npos) rest = rest.substr(0, newline);
+    rest = trim(rest);
+    if (!rest.empty()) return rest;
+  }
+  const std::string lower = to_lower_ascii(text);
+  for (const std::string marker : {"the answer is", "final answer is", "answer:", "answer is"}) {
+    std::string found = last_match_after(text, lower, marker);
+    if (!found.empty() && found[0] == ':') found = trim(found.substr(1));
+    if (!found.empty()) return found;
+  }
+  return last_number(text);
+}
+
+std::string normalize_answer(const std::string& answer) {
+  std::string s = trim(answer);
+  for (const std::string spacing : {"\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "\\ "})
+    replace_all(s, spacing, spacing == "\\ " ? " " : "");
+  replace_all(s, "\\dfrac", "\\frac");
+  replace_all(s, "\\tfrac", "\\frac");
+  for (const std::string degree : {"^{\\circ}", "^\\circ", "\\circ", "°", "\\degree"}) replace_all(s, degree, "");
+  replace_all(s, "\\$", "");
+  replace_all(s, "$", "");
+  replace_all(s, "\\%", "%");
+  // Units written in \text at the end ("5.4 \text{ cents}", "10\text{ inches}") are dropped when
+  // what precedes them is a number.
+  {
+    const auto pos = s.rfind("\\text{");
+    if (pos != std::string::npos && pos > 0) {
+      const auto close = matching_brace(s, pos + 5);
+      const std::string before = trim(s.substr(0, pos));
+      if (close == s.size() - 1 && !before.empty() && (is_digit(before.back()) || before.back() == '}'))
+        s = before;
+    }
+  }
+  for (const std::string command : {"\\text", "\\textbf", "\\mbox", "\\mathrm", "\\mathbf"}) unwrap_command(s, command);
+  brace_short_arguments(s, "\\frac", 2);
+  brace_short_arguments(s, "\\sqrt", 1);
+  // Spaces carry no meaning in these answers.
+  s.erase(std::remove_if(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; }), s.end());
+  while (!s.empty() && (s.back() == '.' || s.back() == ',')) s.pop_back();
+  // "x=5", "k = 2": a short variable name before a single '=' is not part of the answer.
+  {
+    const auto eq = s.find('=');
+    if (eq != std::string::npos && eq <= 2 && s.find('=', eq + 1) == std::string::npos) s = s.substr(eq + 1);
+  }
+  // ".5" -> "0.5"
+  if (s.size() > 1 && s[0] == '.' && is_digit(s[1])) s = "0" + s;
+  replace_all(s, "-.", "-0.");
+  return s;
+}
+
+std::optional<double> parse_number(const std::string& normalized) {
+  std::string s = normalized;
+  for (const std::string currency : {"\\$", "$", "€", "£", "USD", "dollars"}) replace_all(s, currency, "");
+  replace_all(s, "%", "");
+  if (s.empty()) return std::nullopt;
+  if (is_thousands_number(s)) replace_all(s, ",", "");
+  if (auto plain = parse_plain(s)) return plain;
+  // Fractions: a/b, -a/b, \frac{a}{b}, -\frac{a}{b}
+  bool negative = false;
+  std::string body = s;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) {
+    negative = body[0] == '-';
+    body = body.substr(1);
+  }
+  std::optional<double> numerator, denominator;
+  if (body.rfind("\\frac{", 0) == 0) {
+    const auto close1 = matching_brace(body, 5);
+    if (close1 == std::string::npos || close1 + 1 >= body.size() || body[close1 + 1] != '{') return std::nullopt;
+    const auto close2 = matching_brace(body, close1 + 1);
+    if (close2 != body.size() - 1) return std::nullopt;
+    numerator = parse_plain(body.substr(6, close1 - 6));
+    denominator = parse_plain(body.substr(close1 + 2, close2 - close1 - 2));
+  } else {
+    const auto slash = body.find('/');
+    if (slash == std::string::npos) return std::nullopt;
+    numerator = parse_plain(body.substr(0, slash));
+    denominator = parse_plain(body.substr(slash + 1));
+  }
+  if (!numerator || !denominator || *denominator == 0.0) return std::nullopt;
+  const double value = *numerator / *denominator;
+  return negative ? -value : value;
+}
+
+bool answers_equivalent(const std::string& given, const std::string& reference) {
+  const std::string a = normalize_answer(given), b = normalize_answer(reference);
+  if (a.empty() || b.empty()) return false;
+  if (a == b) return true;
+  const auto x = parse_number(a), y = parse_number(b);
+  if (x && y) {
+    if (numbers_equal(*x, *y)) return true;
+    // "50%" against 0.5 (and the other way round).
+    if (is_percent(a) && numbers_equal(*x / 100.0, *y)) return true;
+    if (is_percent(b) && numbers_equal(*x, *y / 100.0)) return true;
+    return false;
+  }
+  // Tuples and intervals: same brackets, same number of elements, equal element-wise.
+  auto bracketed = [](const std::string& s) {
+    return s.size() >= 2 && (s.front() == '(' || s.front() == '[') && (s.back() == ')' || s.back() == ']');
+  };
+  if (bracketed(a) && bracketed(b)) {
+    if (a.front() != b.front() || a.back() != b.back()) return false;
+    const auto pa = split_top_level(a.substr(1, a.size() - 2)), pb = split_top_level(b.substr(1, b.size() - 2));
+    if (pa.size() != pb.size() || pa.size() < 2) return false;
+    for (std::size_t i = 0; i < pa.size(); ++i)
+      if (!answers_equivalent(pa[i], pb[i])) return false;
+    return true;
+  }
+  // Unbracketed lists ("-2, 1" for the roots of an equation): the same elements in any order.
+  if (!is_thousands_number(a) && !is_thousands_number(b)) {
+    auto pa = split_top_level(a), pb = split_top_level(b);
+    if (pa.size() >= 2 && pa.size() == pb.size()) {
+      std::vector<bool> used(pb.size(), false);
+      for (const auto& element : pa) {
+        bool matched = false;
+        for (std::size_t j = 0; j < pb.size() && !matched; ++j)
+          if (!used[j] && answers_equivalent(element, pb[j])) used[j] = matched = true;
+        if (!matched) return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace vecrl::rewards::math
