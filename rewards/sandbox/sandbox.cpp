@@ -1,0 +1,312 @@
+#include "rewards/sandbox/sandbox.h"
+
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+#include "core/error.h"
+
+namespace vecrl::rewards {
+namespace {
+
+constexpr const char* kWorkDir = "/tmp/box";
+
+// Everything the child needs, prepared by the parent: after clone() the child may only make
+// system calls (another thread of the parent may hold the allocator's lock).
+struct ChildPlan {
+  std::vector<std::string> argv_storage, env_storage, hidden, file_names, file_targets;
+  std::vector<char*> argv, env;
+  std::string work_mount_options;
+  const SandboxLimits* limits = nullptr;
+  int staging_fd = -1, stdout_fd = -1, stderr_fd = -1, report_fd = -1;
+  uid_t uid = 0;
+};
+
+// A setup step that failed in the child, sent back through the report pipe.
+struct ChildFailure {
+  int step;
+  int error;
+};
+
+const char* step_name(int step) {
+  static const char* names[] = {"redirect output",  "make mounts private", "mount the hidden folders",
+                                "mount the working tmpfs", "copy the program files", "mount /proc",
+                                "set limits", "drop privileges", "install the seccomp filter",
+                                "exec the program"};
+  return step >= 0 && step < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[step] : "?";
+}
+
+[[noreturn]] void child_fail(const ChildPlan& plan, int step) {
+  ChildFailure failure{step, errno};
+  if (write(plan.report_fd, &failure, sizeof(failure)) < 0) {
+  }
+  _exit(126);
+}
+
+int install_socket_filter() {
+#if defined(__x86_64__)
+  constexpr uint32_t arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+  constexpr uint32_t arch = AUDIT_ARCH_AARCH64;
+#else
+#error "the sandbox's seccomp filter knows x86_64 and aarch64"
+#endif
+  // socket(domain, ...) with a domain other than AF_UNIX fails with EACCES; everything else runs.
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program);
+}
+
+bool copy_file(int from, int to) {
+  static char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = read(from, buffer, sizeof(buffer));
+    if (n == 0) return true;
+    if (n < 0) return false;
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = write(to, buffer + done, n - done);
+      if (w <= 0) return false;
+      done += w;
+    }
+  }
+}
+
+int child_main(void* arg) {
+  const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
+  const SandboxLimits& limits = *plan.limits;
+  const int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stderr_fd, 2) < 0)
+    child_fail(plan, 0);
+  if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(plan, 1);
+  // Hide the listed folders behind empty read-only tmpfs mounts; /tmp gets the working directory.
+  for (const auto& path : plan.hidden) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    const bool is_tmp = path == "/tmp";
+    if (mount("tmpfs", path.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (is_tmp ? 0 : MS_RDONLY),
+              "size=16k,mode=755") != 0)
+      child_fail(plan, 2);
+  }
+  if (mkdir(kWorkDir, 0700) != 0 ||
+      mount("tmpfs", kWorkDir, "tmpfs", MS_NOSUID | MS_NODEV, plan.work_mount_options.c_str()) != 0)
+    child_fail(plan, 3);
+  for (std::size_t i = 0; i < plan.file_names.size(); ++i) {
+    const int from = openat(plan.staging_fd, plan.file_names[i].c_str(), O_RDONLY | O_CLOEXEC);
+    const int to = open(plan.file_targets[i].c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (from < 0 || to < 0 || !copy_file(from, to) || fchown(to, plan.uid, plan.uid) != 0) child_fail(plan, 4);
+    close(from);
+    close(to);
+  }
+  if (mount(nullptr, "/tmp", nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=16k,mode=755") != 0)
+    child_fail(plan, 2);
+  // A /proc of the new PID namespace: the program sees only its own processes.
+  if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) child_fail(plan, 5);
+  // The root read-only as well (defence in depth: the program's uid owns nothing there anyway).
+  mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr);
+  if (chdir(kWorkDir) != 0) child_fail(plan, 3);
+
+  auto limit = [&](int resource, rlim_t value) {
+    rlimit r{value, value};
+    if (setrlimit(resource, &r) != 0) child_fail(plan, 6);
+  };
+  limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu_s));
+  limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_mb) << 20);
+  limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20);
+  limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
+  limit(RLIMIT_CORE, 0);
+  limit(RLIMIT_NOFILE, 256);
+  // Raw system calls: glibc's wrappers would try to change the credentials of every thread it
+  // believes exists (the parent's worker threads, copied into its bookkeeping by clone) and wait
+  // for them forever.
+  if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, plan.uid, plan.uid, plan.uid) != 0 ||
+      syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0)
+    child_fail(plan, 7);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_socket_filter() != 0) child_fail(plan, 8);
+  execve(plan.argv[0], plan.argv.data(), plan.env.data());
+  child_fail(plan, 9);
+}
+
+// A distinct unprivileged uid per concurrent box, so RLIMIT_NPROC counts one box's processes.
+uid_t next_box_uid() {
+  static std::atomic<uint32_t> counter{0};
+  return static_cast<uid_t>(420000 + counter++ % 4096);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct Pipe {
+  int fds[2] = {-1, -1};
+  Pipe() { VECRL_CHECK(pipe2(fds, O_CLOEXEC) == 0, "sandbox: pipe2 failed: ", std::strerror(errno)); }
+  ~Pipe() {
+    close_read();
+    close_write();
+  }
+  void close_read() {
+    if (fds[0] >= 0) close(fds[0]);
+    fds[0] = -1;
+  }
+  void close_write() {
+    if (fds[1] >= 0) close(fds[1]);
+    fds[1] = -1;
+  }
+};
+
+}  // namespace
+
+std::string SandboxResult::describe() const {
+  if (timed_out) return "killed after the wall-clock timeout (" + std::to_string(wall_s) + " s)";
+  if (output_overflow) return "killed for writing more output than allowed";
+  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  return "exit " + std::to_string(exit_code);
+}
+
+SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map<std::string, std::string>& files,
+                            const SandboxLimits& limits) {
+  VECRL_CHECK(!argv.empty() && !argv[0].empty() && argv[0][0] == '/', "sandbox: the program must be an absolute path, got '",
+              argv.empty() ? std::string() : argv[0], "'");
+  VECRL_CHECK(limits.wall_s > 0 && limits.cpu_s > 0 && limits.memory_mb > 0 && limits.disk_mb > 0 &&
+                  limits.processes > 0 && limits.output_bytes > 0,
+              "sandbox: every limit must be positive");
+  namespace fs = std::filesystem;
+  // Stage the files where the child can open them before /tmp is hidden from it.
+  std::string staging_template = (fs::temp_directory_path() / "vecrl-sandbox-XXXXXX").string();
+  VECRL_CHECK(mkdtemp(staging_template.data()) != nullptr, "sandbox: cannot create a staging folder: ",
+              std::strerror(errno));
+  const fs::path staging = staging_template;
+  struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{staging};
+
+  ChildPlan plan;
+  plan.limits = &limits;
+  plan.uid = next_box_uid();
+  plan.hidden = limits.hidden_paths;
+  if (std::find(plan.hidden.begin(), plan.hidden.end(), "/tmp") == plan.hidden.end()) plan.hidden.push_back("/tmp");
+  for (const auto& [name, contents] : files) {
+    VECRL_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
+                "sandbox: file names must be plain names, got '", name, "'");
+    std::ofstream(staging / name, std::ios::binary) << contents;
+    plan.file_names.push_back(name);
+    plan.file_targets.push_back(std::string(kWorkDir) + "/" + name);
+  }
+  plan.work_mount_options = "size=" + std::to_string(limits.disk_mb) + "m,mode=700,uid=" + std::to_string(plan.uid) +
+                            ",gid=" + std::to_string(plan.uid);
+  plan.argv_storage = argv;
+  plan.env_storage = {"PATH=/usr/local/bin:/usr/bin:/bin", std::string("HOME=") + kWorkDir, "LANG=C.UTF-8",
+                      "PYTHONDONTWRITEBYTECODE=1", "PYTHONHASHSEED=0", std::string("TMPDIR=") + kWorkDir};
+  for (auto& s : plan.argv_storage) plan.argv.push_back(s.data());
+  plan.argv.push_back(nullptr);
+  for (auto& s : plan.env_storage) plan.env.push_back(s.data());
+  plan.env.push_back(nullptr);
+
+  Pipe out, err, report;
+  plan.stdout_fd = out.fds[1];
+  plan.stderr_fd = err.fds[1];
+  plan.report_fd = report.fds[1];
+  plan.staging_fd = open(staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  VECRL_CHECK(plan.staging_fd >= 0, "sandbox: cannot open ", staging, ": ", std::strerror(errno));
+  const std::size_t stack_size = 1 << 20;
+  std::unique_ptr<char[]> stack(new char[stack_size]);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = clone(child_main, stack.get() + stack_size,
+                          CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &plan);
+  const int clone_errno = errno;
+  close(plan.staging_fd);
+  VECRL_CHECK(pid > 0, "sandbox: cannot create the namespaces for the box (clone: ", std::strerror(clone_errno),
+              "); the code-execution sandbox needs root or unprivileged user namespaces, and refuses to run "
+              "untrusted code without them");
+  out.close_write();
+  err.close_write();
+  report.close_write();
+
+  SandboxResult result;
+  std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
+  int fds[2] = {out.fds[0], err.fds[0]};
+  int status = 0;
+  bool exited = false;
+  char buffer[1 << 16];
+  // Until the program has exited and both pipes are drained (when the box's first process ends the
+  // kernel kills the rest, so the pipes reach end-of-file right after).
+  while (!exited || fds[0] >= 0 || fds[1] >= 0) {
+    const double remaining = limits.wall_s - seconds_since(start);
+    if (remaining <= 0 && !result.timed_out) {
+      result.timed_out = true;
+      kill(pid, SIGKILL);  // pid 1 of its namespace: every process of the box dies with it
+    }
+    pollfd polls[2];
+    int count = 0;
+    for (int s = 0; s < 2; ++s)
+      if (fds[s] >= 0) polls[count++] = {fds[s], POLLIN, 0};
+    const int wait_ms = static_cast<int>(std::clamp(remaining * 1000.0, 1.0, 50.0));
+    if (count > 0 && poll(polls, count, wait_ms) > 0) {
+      for (int p = 0; p < count; ++p) {
+        if (!(polls[p].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const int s = polls[p].fd == fds[0] ? 0 : 1;
+        const ssize_t n = read(fds[s], buffer, sizeof(buffer));
+        if (n <= 0) {
+          fds[s] = -1;
+          continue;
+        }
+        const auto room = static_cast<std::size_t>(limits.output_bytes) - std::min<std::size_t>(sinks[s]->size(), limits.output_bytes);
+        sinks[s]->append(buffer, std::min<std::size_t>(room, static_cast<std::size_t>(n)));
+        if (static_cast<std::size_t>(n) > room && !result.output_overflow) {
+          result.output_overflow = true;
+          kill(pid, SIGKILL);
+        }
+      }
+    } else if (count == 0) {
+      usleep(static_cast<useconds_t>(wait_ms) * 1000);
+    }
+    if (!exited) exited = waitpid(pid, &status, WNOHANG) == pid;
+  }
+  result.wall_s = seconds_since(start);
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+
+  ChildFailure failure{};
+  if (read(report.fds[0], &failure, sizeof(failure)) == static_cast<ssize_t>(sizeof(failure)))
+    VECRL_CHECK(false, "sandbox: could not ", step_name(failure.step), " for ", argv[0], ": ",
+                std::strerror(failure.error));
+  return result;
+}
+
+}  // namespace vecrl::rewards

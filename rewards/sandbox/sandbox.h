@@ -1,0 +1,48 @@
+#pragma once
+// Runs an untrusted program (code written by the policy) in a box:
+//  - its own PID, mount, network and IPC namespaces: no network at all, and when the program's
+//    first process ends every process it started dies with it (no escape by setsid or daemonising);
+//  - an unprivileged uid (so RLIMIT_NPROC applies and root-owned files stay closed), no new
+//    privileges, a seccomp filter refusing non-Unix sockets as a second line;
+//  - a private size-limited tmpfs as its working directory; /tmp, /root, /home, /work and the other
+//    folders in `hidden_paths` are replaced by empty read-only mounts, the root is read-only;
+//  - CPU-time, address-space, file-size and process-count limits, a wall-clock timeout, and
+//    stdout/stderr capped (a program printing more is killed).
+// Namespaces need root or unprivileged user namespaces; run_sandboxed throws with the reason when
+// the box cannot be built rather than running the code unboxed.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vecrl::rewards {
+
+struct SandboxLimits {
+  double wall_s = 10.0;
+  int64_t cpu_s = 10;
+  int64_t memory_mb = 1024;   // address space
+  int64_t disk_mb = 64;       // the working directory's tmpfs
+  int64_t file_size_mb = 16;  // largest single file
+  int64_t processes = 32;     // processes and threads of the box's uid
+  int64_t output_bytes = 1 << 20;  // per stream
+  std::vector<std::string> hidden_paths{"/tmp", "/var/tmp", "/dev/shm", "/root", "/home", "/work", "/mnt",
+                                        "/srv", "/opt", "/media", "/run"};
+};
+
+struct SandboxResult {
+  int exit_code = -1;     // when the program exited normally
+  int signal = 0;         // the signal that ended it (SIGKILL after a timeout, SIGXCPU, ...)
+  bool timed_out = false;
+  bool output_overflow = false;
+  double wall_s = 0.0;
+  std::string stdout_text, stderr_text;
+
+  bool ok() const { return exit_code == 0 && signal == 0 && !timed_out && !output_overflow; }
+  std::string describe() const;  // "exit 1", "killed by signal 9 after the 10 s timeout", ...
+};
+
+// Runs argv[0] (an absolute path) with `files` (name -> contents) in its working directory.
+SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map<std::string, std::string>& files,
+                            const SandboxLimits& limits);
+
+}  // namespace vecrl::rewards
