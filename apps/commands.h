@@ -68,4 +68,15 @@ struct AdvantageArgs {
 };
 int run_advantage(const AdvantageArgs& args);
 
+struct RewardArgs {
+  std::string config;  // YAML with a `rewards:` section (a run config works too)
+  std::string file;    // records (.jsonl, .jsonl.gz, .json); empty or "-" = JSON lines on stdin
+  std::string prompt_field = "prompt";
+  std::string response_field = "response";
+  std::string tokenizer;  // counts response tokens for token-based modules (or give `response_tokens`)
+  int64_t group_size = 1;  // consecutive records form a group (group-relative modules such as code's verpo)
+  int workers = 0;         // 0 = the config's scoring.workers
+};
+int run_reward(const RewardArgs& args);
+
 }  // namespace vecrl::apps

@@ -97,6 +97,24 @@ and any registered by --plugin libraries.)");
   adv_cmd->add_option("--plugin", adv.plugins, "plugin library to load first (repeatable)");
   adv_cmd->add_option("file", adv.file, "JSON input file; stdin when absent or -");
 
+  RewardArgs reward;
+  auto* reward_cmd = app.add_subcommand("reward", "Score records with the configured reward modules (one JSON line each)");
+  reward_cmd->add_option("--config", reward.config, "YAML with a `rewards:` section (a run config works)")
+      ->required()->check(CLI::ExistingFile);
+  reward_cmd->add_option("file", reward.file, "records: .jsonl, .jsonl.gz or .json; stdin (JSON lines) when absent or -");
+  reward_cmd->add_option("--prompt-field", reward.prompt_field, "record field with the prompt")->capture_default_str();
+  reward_cmd->add_option("--response-field", reward.response_field, "record field with the response")->capture_default_str();
+  reward_cmd->add_option("--tokenizer", reward.tokenizer, "model folder or tokenizer file, to count response tokens");
+  reward_cmd->add_option("--group-size", reward.group_size, "consecutive records forming one group")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  reward_cmd->add_option("--workers", reward.workers, "scoring threads; 0 = scoring.workers from the config")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  reward_cmd->footer(R"(Each record has the response (and prompt) plus the fields the modules read: `answer` (math,
+choice, exact_match), `test`/`entry_point`/`prompt` (HumanEval) or `test_list` (MBPP),
+`instruction_id_list`/`kwargs` (ifeval), ... Optional: `truncated` (bool), `response_tokens`.
+Output: {"index": i, "rewards": {"<module>/<dim>": value or null}, "valid": {...: bool}} per record;
+a per-dimension summary goes to stderr.)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (train_cmd->parsed()) return run_train(train);
@@ -107,6 +125,7 @@ and any registered by --plugin libraries.)");
     if (plot_cmd->parsed()) return run_plot(plot);
     if (export_cmd->parsed()) return run_export(export_args);
     if (detok_cmd->parsed()) return run_detokenize(detokenize);
+    if (reward_cmd->parsed()) return run_reward(reward);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -17,7 +17,7 @@ RewardRegistry& reward_registry() {
 }
 
 ScoreBatch ScoreBatch::whole_responses(const core::Rollouts& rollouts, int workers) {
-  ScoreBatch batch{rollouts, {}, 1, workers};
+  ScoreBatch batch{rollouts, {}, 1, workers, true};
   for (const auto& response : rollouts.responses) batch.answers.push_back({response});
   return batch;
 }
@@ -69,7 +69,7 @@ core::RewardMatrix TextRewardModule::score(const ScoreBatch& batch) const {
     }
     try {
       const auto row = score_text({rollouts.prompts[i], batch.answers[i][j], rollouts.samples[i],
-                                   truncated_ptr[i], length_ptr[i], i, j});
+                                   truncated_ptr[i], batch.token_counts ? length_ptr[i] : -1, i, j});
       VECRL_CHECK(static_cast<int64_t>(row.size()) == k, "returned ", row.size(), " values for ", k, " dimensions");
       for (int64_t d = 0; d < k; ++d) {
         valid[i][j][d] = !std::isnan(row[d]);
@@ -88,6 +88,12 @@ core::RewardMatrix TextRewardModule::score(const ScoreBatch& batch) const {
     spdlog::warn("{} of {} texts could not be scored and are marked not-valid; first: {}", failed.load(), n * m,
                  first_error);
   return matrix;
+}
+
+int64_t require_token_count(const TextItem& item, const char* module) {
+  VECRL_CHECK(item.response_tokens >= 0, module,
+              ": needs the response's token count; give `vecrl reward` a --tokenizer or a `response_tokens` field");
+  return item.response_tokens;
 }
 
 const nlohmann::json& record_field(const nlohmann::json& record, const std::string& field, const std::string& module) {

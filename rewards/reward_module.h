@@ -31,6 +31,7 @@ struct ScoreBatch {
   std::vector<std::vector<std::string>> answers;  // [N][<= M]
   int64_t answers_per_rollout = 1;                // M
   int workers = 1;                                // threads a module may use for this batch
+  bool token_counts = true;  // response_mask gives the response lengths (false: `vecrl reward` without them)
 
   // The whole responses as answers (M = 1).
   static ScoreBatch whole_responses(const core::Rollouts& rollouts, int workers = 1);
@@ -42,7 +43,7 @@ struct TextItem {
   const std::string& text;          // the answer (the whole response unless a splitter is set)
   const nlohmann::json& sample;     // the dataset record (reference answers, tests, rubrics, ...)
   bool truncated = false;           // the response hit max_new_tokens
-  int64_t response_tokens = 0;      // tokens in the whole response
+  int64_t response_tokens = 0;      // tokens in the whole response; -1 when unknown
   int64_t rollout = 0;              // row in the batch
   int64_t answer = 0;               // answer slot in [0, M)
 };
@@ -77,6 +78,9 @@ RewardRegistry& reward_registry();
 // Runs fn(i) for i in [0, n) on `workers` threads (the caller's thread included); the first
 // exception thrown is rethrown after all workers stop.
 void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn);
+
+// item.response_tokens, or an error naming the module when the count is unknown.
+int64_t require_token_count(const TextItem& item, const char* module);
 
 // Reads a field of a dataset record, with a message naming the field and module when it is missing
 // or has another type.

@@ -48,8 +48,8 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions opti
                   "' appears twice; give the modules distinct `name`s");
 }
 
-core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts) {
-  ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers};
+core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts, bool token_counts) {
+  ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers, token_counts};
   for (const auto& response : rollouts.responses) batch.answers.push_back(split_answers(response, options_.split));
   std::vector<core::RewardMatrix> parts;
   core::RewardMatrix earlier;

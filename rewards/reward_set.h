@@ -24,7 +24,8 @@ class RewardSet {
 
   // Scores every module. A module that throws marks its dimensions not-valid for the batch (and is
   // counted in failures()) instead of ending the run; texts that fail alone are marked one by one.
-  core::RewardMatrix score(const core::Rollouts& rollouts);
+  // `token_counts` = false when rollouts.response_mask does not hold the real response lengths.
+  core::RewardMatrix score(const core::Rollouts& rollouts, bool token_counts = true);
 
   const std::vector<std::string>& dim_names() const { return names_; }
   const std::vector<double>& weights() const { return weights_; }

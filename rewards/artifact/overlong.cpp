@@ -29,7 +29,7 @@ class Overlong : public TextRewardModule {
   std::vector<RewardDim> dims() const override { return {{"penalty", -o_.penalty_factor, 0.0}}; }
 
   std::vector<double> score_text(const TextItem& item) const override {
-    return {o_.penalty_factor * penalty(item.response_tokens)};
+    return {o_.penalty_factor * penalty(require_token_count(item, "overlong"))};
   }
 
   double penalty(int64_t length) const {

@@ -37,7 +37,7 @@ class Length : public TextRewardModule {
   std::vector<double> score_text(const TextItem& item) const override {
     int64_t n = 0;
     switch (o_.unit) {
-      case LengthUnit::kTokens: n = item.response_tokens; break;
+      case LengthUnit::kTokens: n = require_token_count(item, "length"); break;
       case LengthUnit::kWords: n = static_cast<int64_t>(split_words(item.text).size()); break;
       case LengthUnit::kChars:  // UTF-8 code points: count the bytes that start a character
         n = std::count_if(item.text.begin(), item.text.end(), [](char c) { return (c & 0xC0) != 0x80; });

@@ -4,6 +4,7 @@
 #include <array>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sys/wait.h>
@@ -277,4 +278,45 @@ TEST(Cli, ExportWritesAFolderThatLoadsAndGeneratesTheSame) {
   EXPECT_EQ(a.out, b.out);
   auto bad = run("export /nonexistent " + dir + "/x");
   EXPECT_EQ(bad.code, 1);
+}
+
+TEST(CliReward, ScoresRecordsWithTheConfiguredModules) {
+  const std::string config = ::testing::TempDir() + "/vecrl_reward_" + std::to_string(getpid()) + ".yaml";
+  std::ofstream(config) << "model: {path: ignored}\n"  // other run-config sections are allowed
+                           "rewards:\n"
+                           "  - {type: math, weight: 1}\n"
+                           "  - {type: tag_format, strict: false}\n"
+                           "  - {type: length, max: 8, zero_at: 16}\n"
+                           "scoring: {workers: 2}\n";
+  auto r = run("reward --config " + config + " --tokenizer " + kModel,
+               R"({"prompt": "2+2?", "response": "<think>easy</think><answer>\\boxed{4}</answer>", "answer": "#### 4"}
+{"response": "it is 5", "answer": "4", "response_tokens": 12}
+)");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') lines.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_EQ(lines[0]["rewards"]["math/correct"], 1.0);
+  EXPECT_EQ(lines[0]["rewards"]["tag_format/structure"], 1.0);
+  EXPECT_EQ(lines[1]["rewards"]["math/correct"], 0.0);
+  EXPECT_EQ(lines[1]["rewards"]["tag_format/structure"], 0.0);
+  EXPECT_DOUBLE_EQ(lines[1]["rewards"]["length/score"].get<double>(), 0.5);  // 12 tokens: halfway from 8 to 16
+  EXPECT_EQ(lines[1]["valid"]["length/score"], true);
+  EXPECT_NE(r.out.find("math/correct: mean 0.5000"), std::string::npos) << r.out;
+
+  // Without token counts, token-based modules are not-valid (null), the others still score.
+  auto no_tokens = run("reward --config " + config, R"({"response": "4", "answer": "4"})");
+  ASSERT_EQ(no_tokens.code, 0) << no_tokens.out;
+  EXPECT_NE(no_tokens.out.find(R"("length/score":null)"), std::string::npos) << no_tokens.out;
+  EXPECT_NE(no_tokens.out.find("--tokenizer or a `response_tokens` field"), std::string::npos) << no_tokens.out;
+
+  auto missing = run("reward --config " + config, "{\"answer\": \"4\"}\n");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("stdin:1: the record has no string field 'response'"), std::string::npos) << missing.out;
+  std::ofstream(config) << "rewards:\n  - {type: math, answer_feild: x}\n";
+  auto typo = run("reward --config " + config, R"({"response": "4"})");
+  EXPECT_EQ(typo.code, 1);
+  EXPECT_NE(typo.out.find("unknown config key 'rewards[0].answer_feild'"), std::string::npos) << typo.out;
 }
