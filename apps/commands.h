@@ -74,6 +74,8 @@ struct RewardArgs {
   std::string prompt_field = "prompt";
   std::string response_field = "response";
   std::string tokenizer;  // counts response tokens for token-based modules (or give `response_tokens`)
+  std::string model;      // for modules that score with a model (likelihood, local judge)
+  int threads = 0;
   int64_t group_size = 1;  // consecutive records form a group (group-relative modules such as code's verpo)
   int workers = 0;         // 0 = the config's scoring.workers
 };

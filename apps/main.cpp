@@ -105,6 +105,8 @@ and any registered by --plugin libraries.)");
   reward_cmd->add_option("--prompt-field", reward.prompt_field, "record field with the prompt")->capture_default_str();
   reward_cmd->add_option("--response-field", reward.response_field, "record field with the response")->capture_default_str();
   reward_cmd->add_option("--tokenizer", reward.tokenizer, "model folder or tokenizer file, to count response tokens");
+  reward_cmd->add_option("--model", reward.model, "HuggingFace model folder for model-based modules (likelihood, judge)");
+  reward_cmd->add_option("--threads", reward.threads, "CPU threads for the model; 0 = all cores")->capture_default_str();
   reward_cmd->add_option("--group-size", reward.group_size, "consecutive records forming one group")
       ->capture_default_str()->check(CLI::PositiveNumber);
   reward_cmd->add_option("--workers", reward.workers, "scoring threads; 0 = scoring.workers from the config")

@@ -10,6 +10,8 @@
 #include "core/config.h"
 #include "core/jsonl.h"
 #include "core/plugin.h"
+#include "core/runtime.h"
+#include "models/policy_runner.h"
 #include "models/tokenizer.h"
 #include "rewards/reward_set.h"
 
@@ -66,8 +68,16 @@ int run_reward(const RewardArgs& args) {
   VECRL_CHECK(!records.empty(), "no records to score in ", args.file.empty() ? "stdin" : args.file);
   VECRL_CHECK(args.group_size >= 1 && records.size() % args.group_size == 0, "--group-size ", args.group_size,
               " must divide the ", records.size(), " records (consecutive records form a group)");
-  std::unique_ptr<models::Tokenizer> tokenizer;
-  if (!args.tokenizer.empty()) tokenizer = models::load_tokenizer(args.tokenizer);
+  std::unique_ptr<models::PolicyRunner> runner;
+  if (!args.model.empty()) {
+    core::configure_threads(args.threads);
+    runner = std::make_unique<models::PolicyRunner>(args.model, set.needs_reference());
+    set.set_models({runner->policy().ptr(), runner->reference() ? runner->reference()->ptr() : nullptr,
+                    &runner->tokenizer()});
+  }
+  std::unique_ptr<models::Tokenizer> own_tokenizer;
+  if (!args.tokenizer.empty()) own_tokenizer = models::load_tokenizer(args.tokenizer);
+  const models::Tokenizer* tokenizer = own_tokenizer ? own_tokenizer.get() : runner ? &runner->tokenizer() : nullptr;
 
   const auto n = static_cast<int64_t>(records.size());
   core::Rollouts rollouts;

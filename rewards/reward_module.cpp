@@ -17,7 +17,7 @@ RewardRegistry& reward_registry() {
 }
 
 ScoreBatch ScoreBatch::whole_responses(const core::Rollouts& rollouts, int workers) {
-  ScoreBatch batch{rollouts, {}, 1, workers, true};
+  ScoreBatch batch{rollouts, {}, 1, workers, true, nullptr};
   for (const auto& response : rollouts.responses) batch.answers.push_back({response});
   return batch;
 }

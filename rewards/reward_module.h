@@ -8,6 +8,7 @@
 // own (counted, logged once per batch) without touching the other rollouts.
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,20 @@
 #include "core/config.h"
 #include "core/registry.h"
 
+namespace vecrl::models {
+class CausalLMImpl;
+class Tokenizer;
+}  // namespace vecrl::models
+
 namespace vecrl::rewards {
+
+// The models a module may score with (likelihood rewards, a local judge). Set by the trainer (the
+// live policy and the frozen reference) or by `vecrl reward --model`; members are null when absent.
+struct ScoringModels {
+  std::shared_ptr<models::CausalLMImpl> policy;
+  std::shared_ptr<models::CausalLMImpl> reference;
+  const models::Tokenizer* tokenizer = nullptr;
+};
 
 struct RewardDim {
   std::string name;
@@ -32,6 +46,7 @@ struct ScoreBatch {
   int64_t answers_per_rollout = 1;                // M
   int workers = 1;                                // threads a module may use for this batch
   bool token_counts = true;  // response_mask gives the response lengths (false: `vecrl reward` without them)
+  const ScoringModels* models = nullptr;
 
   // The whole responses as answers (M = 1).
   static ScoreBatch whole_responses(const core::Rollouts& rollouts, int workers = 1);
@@ -57,6 +72,8 @@ class RewardModule {
   virtual core::RewardMatrix score(const ScoreBatch& batch) const = 0;
   // Texts this module failed to score so far (each marked not-valid).
   virtual int64_t failed_texts() const { return 0; }
+  // Whether the module scores with the frozen reference model (so the trainer loads one).
+  virtual bool needs_reference() const { return false; }
 };
 
 class TextRewardModule : public RewardModule {

@@ -49,7 +49,7 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions opti
 }
 
 core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts, bool token_counts) {
-  ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers, token_counts};
+  ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers, token_counts, &models_};
   for (const auto& response : rollouts.responses) batch.answers.push_back(split_answers(response, options_.split));
   std::vector<core::RewardMatrix> parts;
   core::RewardMatrix earlier;
@@ -82,6 +82,12 @@ core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts, bool token_c
     earlier = core::RewardMatrix::concat(parts);
   }
   return earlier;
+}
+
+bool RewardSet::needs_reference() const {
+  for (const auto& entry : entries_)
+    if (entry.module->needs_reference()) return true;
+  return false;
 }
 
 int64_t RewardSet::failures() const {

@@ -27,6 +27,10 @@ class RewardSet {
   // `token_counts` = false when rollouts.response_mask does not hold the real response lengths.
   core::RewardMatrix score(const core::Rollouts& rollouts, bool token_counts = true);
 
+  // Models for modules that score with one (likelihood, local judge); kept by the set.
+  void set_models(ScoringModels models) { models_ = std::move(models); }
+  bool needs_reference() const;
+
   const std::vector<std::string>& dim_names() const { return names_; }
   const std::vector<double>& weights() const { return weights_; }
   // Batches a module failed on plus texts that failed alone.
@@ -49,6 +53,7 @@ class RewardSet {
   std::vector<std::string> names_;
   std::vector<double> weights_;
   ScoringOptions options_;
+  ScoringModels models_;
   int64_t failures_ = 0;
 };
 

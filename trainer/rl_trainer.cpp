@@ -142,7 +142,10 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
     for (const auto& [k, v] : s.loss->compute(probe).metrics) s.loss_metric_keys.push_back(k);
   }
   s.runner = std::make_unique<models::PolicyRunner>(c.model.path,
-                                                    s.loss->needs_reference() || c.kl_in_reward.coef > 0);
+                                                    s.loss->needs_reference() || c.kl_in_reward.coef > 0 ||
+                                                        s.rewards->needs_reference());
+  s.rewards->set_models({s.runner->policy().ptr(), s.runner->reference() ? s.runner->reference()->ptr() : nullptr,
+                         &s.runner->tokenizer()});
   auto& policy = s.runner->policy();
   policy->train();
   if (s.comm->world_size() > 1) s.sync_parameters();
