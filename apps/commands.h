@@ -81,4 +81,15 @@ struct RewardArgs {
 };
 int run_reward(const RewardArgs& args);
 
+struct ServeArgs {
+  std::string model;
+  std::string name;  // model id reported by /v1/models (default: the folder name)
+  std::string host = "127.0.0.1";
+  int port = 8000;   // 0 = any free port (printed at start)
+  int64_t max_body_kb = 1024;
+  int64_t max_tokens = 1024;
+  int threads = 0;
+};
+int run_serve(const ServeArgs& args);
+
 }  // namespace vecrl::apps

@@ -117,6 +117,16 @@ choice, exact_match), `test`/`entry_point`/`prompt` (HumanEval) or `test_list` (
 Output: {"index": i, "rewards": {"<module>/<dim>": value or null}, "valid": {...: bool}} per record;
 a per-dimension summary goes to stderr.)");
 
+  ServeArgs serve;
+  auto* serve_cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server (/v1/models, /v1/completions, /v1/chat/completions)");
+  serve_cmd->add_option("--model", serve.model, "HuggingFace model folder")->required();
+  serve_cmd->add_option("--name", serve.name, "model id in responses (default: the folder name)");
+  serve_cmd->add_option("--host", serve.host, "address to bind; keep 127.0.0.1 unless the network is trusted")->capture_default_str();
+  serve_cmd->add_option("--port", serve.port, "port; 0 = any free port (printed at start)")->capture_default_str()->check(CLI::Range(0, 65535));
+  serve_cmd->add_option("--max-body-kb", serve.max_body_kb, "largest request body (larger: HTTP 413)")->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--max-tokens", serve.max_tokens, "largest max_tokens a request may ask for")->capture_default_str()->check(CLI::PositiveNumber);
+  serve_cmd->add_option("--threads", serve.threads, "CPU threads; 0 = all cores")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (train_cmd->parsed()) return run_train(train);
@@ -128,6 +138,7 @@ a per-dimension summary goes to stderr.)");
     if (export_cmd->parsed()) return run_export(export_args);
     if (detok_cmd->parsed()) return run_detokenize(detokenize);
     if (reward_cmd->parsed()) return run_reward(reward);
+    if (serve_cmd->parsed()) return run_serve(serve);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -69,7 +69,8 @@ core::RewardMatrix TextRewardModule::score(const ScoreBatch& batch) const {
     }
     try {
       const auto row = score_text({rollouts.prompts[i], batch.answers[i][j], rollouts.samples[i],
-                                   truncated_ptr[i], batch.token_counts ? length_ptr[i] : -1, i, j});
+                                   truncated_ptr[i], batch.token_counts ? length_ptr[i] : -1, i, j,
+                                   batch.models});
       VECRL_CHECK(static_cast<int64_t>(row.size()) == k, "returned ", row.size(), " values for ", k, " dimensions");
       for (int64_t d = 0; d < k; ++d) {
         valid[i][j][d] = !std::isnan(row[d]);

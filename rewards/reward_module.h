@@ -61,6 +61,7 @@ struct TextItem {
   int64_t response_tokens = 0;      // tokens in the whole response; -1 when unknown
   int64_t rollout = 0;              // row in the batch
   int64_t answer = 0;               // answer slot in [0, M)
+  const ScoringModels* models = nullptr;
 };
 
 class RewardModule {

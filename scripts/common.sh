@@ -15,6 +15,7 @@ VECRL_PACKAGES=(
   gnuplot-nox   # `vecrl plot`
   libre2-dev    # linear-time regexes for reward checks (model output is untrusted text)
   python3       # runs HumanEval/MBPP programs inside the code-execution sandbox
+  libcpp-httplib-dev libssl-dev libbrotli-dev  # `vecrl serve` and the HTTP judge (httplib is built with TLS)
 )
 
 vecrl_install_packages() {
