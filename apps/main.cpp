@@ -90,7 +90,7 @@ Options (--set, the same names as the YAML `advantage:` section), for example:
   --set std=population --set eps=1e-6
   --set 'condition=correct>=1' --set conditional=efficiency --set conditional_weight=0.15 (hdpo)
   --set weight_samples=[[1,0],[0.5,0.5],[0,1]]                                           (vpo)
-Estimators: grpo, dr_grpo, rc, rloo, reinforce_pp, reinforce_pp_baseline, ac, gdpo, dvao, hdpo, vpo
+Estimators: grpo, dr_grpo, rc, rloo, reinforce_pp, reinforce_pp_baseline, ac, gdpo, dvao, hdpo, vpo, jepo
 and any registered by --plugin libraries.)");
   adv_cmd->add_option("--estimator", adv.estimator, "registered estimator name (e.g. grpo)")->required();
   adv_cmd->add_option("--set", adv.sets, "estimator option key=value (repeatable)");

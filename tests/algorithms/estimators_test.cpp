@@ -180,3 +180,17 @@ TEST(Estimators, BadOptionsNameTheKey) {
   EXPECT_NE(message("reinforce_pp", "{gamma: 2}").find("'gamma'"), std::string::npos);
   EXPECT_NE(message("dvao", "{std: population}").find("unknown config key 'std'"), std::string::npos);
 }
+
+TEST(Estimators, JepoLeaveOneOutOnAnswerLikelihoods) {
+  // algorithms.md §6: per-token probabilities of a* after z1..z4 -> log-likelihoods; group R = -0.7240.
+  const std::vector<double> l{std::log(.9 * .8 * .95), std::log(.5 * .6 * .9), std::log(.1 * .3 * .5),
+                              std::log(.99 * .99 * .99)};
+  auto r = matrix({{l[0]}, {l[1]}, {l[2]}, {l[3]}}, {"likelihood/logprob"});
+  expect_near(test::run("jepo", "{}", r, 4, {1.0}), {0.1473, -0.1378, -0.2799, 0.4061});
+  // A not-valid row is left out of the group and gets 0; the others use the remaining three.
+  r.valid[2][0][0] = false;
+  const auto three = test::run("jepo", "{}", r, 4, {1.0});
+  EXPECT_EQ(three[2], 0.0);
+  const double group = std::log((std::exp(l[0]) + std::exp(l[1]) + std::exp(l[3])) / 3);
+  EXPECT_NEAR(three[0], group - std::log((std::exp(l[1]) + std::exp(l[3])) / 2), 1e-5);
+}
