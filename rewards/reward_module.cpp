@@ -22,6 +22,11 @@ ScoreBatch ScoreBatch::whole_responses(const core::Rollouts& rollouts, int worke
   return batch;
 }
 
+AnswerLikelihoodTerm RewardModule::loss_term(const ScoreBatch&) const {
+  VECRL_CHECK(false, "this reward module adds no loss term");
+  return {};
+}
+
 void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn) {
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers, n)));
   std::atomic<int64_t> next{0};

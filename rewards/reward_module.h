@@ -64,6 +64,16 @@ struct TextItem {
   const ScoringModels* models = nullptr;
 };
 
+// A term a module adds to the policy loss: coef · (−log p(answer | context)) per rollout, averaged
+// over the rollouts — the answer-likelihood ("SFT on a* given z") term of Lemma 1 in
+// arXiv 2602.03979, whose gradient the likelihood reward's dependence on θ requires.
+struct AnswerLikelihoodTerm {
+  std::string name;
+  double coef = 0;
+  at::Tensor context_ids, context_mask;  // [N, L] int64 / bool, left-padded
+  at::Tensor answer_ids, answer_mask;    // [N, A] int64 / bool, right-padded
+};
+
 class RewardModule {
  public:
   virtual ~RewardModule() = default;
@@ -75,6 +85,9 @@ class RewardModule {
   virtual int64_t failed_texts() const { return 0; }
   // Whether the module scores with the frozen reference model (so the trainer loads one).
   virtual bool needs_reference() const { return false; }
+  // Whether it adds a term to the loss, and that term for a batch (answer slot 0 of each rollout).
+  virtual bool has_loss_term() const { return false; }
+  virtual AnswerLikelihoodTerm loss_term(const ScoreBatch& batch) const;
 };
 
 class TextRewardModule : public RewardModule {

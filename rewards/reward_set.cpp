@@ -90,6 +90,18 @@ bool RewardSet::needs_reference() const {
   return false;
 }
 
+std::vector<AnswerLikelihoodTerm> RewardSet::loss_terms(const core::Rollouts& rollouts) const {
+  std::vector<AnswerLikelihoodTerm> terms;
+  ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers, true, &models_};
+  for (const auto& response : rollouts.responses) batch.answers.push_back(split_answers(response, options_.split));
+  for (const auto& entry : entries_) {
+    if (!entry.module->has_loss_term()) continue;
+    terms.push_back(entry.module->loss_term(batch));
+    terms.back().name = entry.name;
+  }
+  return terms;
+}
+
 int64_t RewardSet::failures() const {
   int64_t total = failures_;
   for (const auto& entry : entries_) total += entry.module->failed_texts();

@@ -30,6 +30,8 @@ class RewardSet {
   // Models for modules that score with one (likelihood, local judge); kept by the set.
   void set_models(ScoringModels models) { models_ = std::move(models); }
   bool needs_reference() const;
+  // The loss terms of modules that add one (likelihood with loss_coef > 0), named "<name>".
+  std::vector<AnswerLikelihoodTerm> loss_terms(const core::Rollouts& rollouts) const;
 
   const std::vector<std::string>& dim_names() const { return names_; }
   const std::vector<double>& weights() const { return weights_; }

@@ -91,7 +91,8 @@ struct RlTrainer::State {
   std::pair<core::Rollouts, core::RewardMatrix> sample_batch(int64_t step, core::MetricMap& metrics);
   core::MetricMap update(const core::Rollouts& rollouts, const core::Advantages& advantages,
                          const torch::Tensor& loss_mask, const torch::Tensor& old_logprobs,
-                         const torch::Tensor& ref_logprobs, int64_t step);
+                         const torch::Tensor& ref_logprobs, const std::vector<rewards::AnswerLikelihoodTerm>& extra,
+                         int64_t step);
   torch::Tensor score_all(models::CausalLM& model, const core::Rollouts& r);
   torch::Tensor total_reward(const core::RewardMatrix& rewards) const;
   // Rank 0's parameters everywhere, verified by a checksum.
@@ -389,7 +390,8 @@ torch::Tensor RlTrainer::State::score_all(models::CausalLM& model, const core::R
 
 core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Advantages& advantages,
                                          const torch::Tensor& loss_mask, const torch::Tensor& old_logprobs,
-                                         const torch::Tensor& ref_logprobs, int64_t step) {
+                                         const torch::Tensor& ref_logprobs,
+                                         const std::vector<rewards::AnswerLikelihoodTerm>& extra, int64_t step) {
   const auto& c = config;
   auto& policy = runner->policy();
   const int64_t C = advantages.num_channels();
@@ -455,6 +457,19 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
           total = total.defined() ? total + weighted : weighted;
           for (const auto& [k, v] : out.metrics) micro_sums[ch == 0 ? k : channel_prefix(ch) + k.substr(6)] += v;
         }
+        // Loss terms from reward modules (the likelihood reward's answer log-likelihood, Lemma 1):
+        // coef · mean over the mini-batch's rollouts (all ranks) of −log p(a* | prompt, reasoning).
+        for (const auto& term : extra) {
+          const auto device = r.prompt_ids.device();
+          auto answer_mask = term.answer_mask.index_select(0, micro).to(device);
+          auto lp = models::score_responses(policy, term.context_ids.index_select(0, micro).to(device),
+                                            term.context_mask.index_select(0, micro).to(device),
+                                            term.answer_ids.index_select(0, micro).to(device), 1.0, false)
+                        .logprobs;
+          auto nll = -(lp * answer_mask.to(lp.scalar_type())).sum() / static_cast<double>(mini);
+          total = total + term.coef * nll;
+          micro_sums["actor/answer_nll/" + term.name] += nll.item<double>();
+        }
         total.backward();
         micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), channel_mask[0].index_select(0, micro),
                                                              algorithms::Aggregation::kTokenMean, norms[0])
@@ -473,6 +488,7 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
         // Loss metrics are contributions normalised globally: they add up over ranks too. The key list
         // is fixed (a rank may own no rows of a mini-batch), so every rank reduces the same vector.
         std::vector<std::string> keys{"actor/entropy"};
+        for (const auto& term : extra) keys.push_back("actor/answer_nll/" + term.name);
         for (int64_t ch = 0; ch < C; ++ch)
           for (const auto& k : loss_metric_keys) keys.push_back(ch == 0 ? k : channel_prefix(ch) + k.substr(6));
         std::vector<double> values;
@@ -536,7 +552,8 @@ core::MetricMap RlTrainer::step(int64_t step) {
   if (c.rollout.overlong_filter) loss_mask = loss_mask.logical_and(rollouts.truncated.logical_not().unsqueeze(1));
 
   t = Clock::now();
-  auto update_metrics = s.update(rollouts, advantages, loss_mask, old_logprobs, ref_logprobs, step);
+  const auto answer_terms = s.rewards->loss_terms(rollouts);
+  auto update_metrics = s.update(rollouts, advantages, loss_mask, old_logprobs, ref_logprobs, answer_terms, step);
   m["timing_s/update_actor"] = seconds_since(t);
   m.insert(update_metrics.begin(), update_metrics.end());
 

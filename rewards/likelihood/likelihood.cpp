@@ -3,7 +3,9 @@
 // reasoning is what precedes it; the whole response when the marker is absent), then
 // `answer_prefix` and the reference answer a* from `answer_field` follow. Dimensions: logprob,
 // avg_logprob, prob, avg_prob (weight the ones you train on; log-prob is the paper's
-// recommendation). Not implemented: JEPO's group reward and the Lemma-1 log-likelihood loss term.
+// recommendation). With `loss_coef` > 0 the trainer also adds the Lemma-1 term, the log-likelihood
+// of a* given the reasoning, to the loss (always under the trained policy). JEPO is the `jepo`
+// advantage estimator over the logprob dimension.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -40,6 +42,7 @@ struct LikelihoodOptions {
   std::string answer_prefix = " ";  // text between the reasoning and a*
   ScoringModel model = ScoringModel::kPolicy;
   int64_t batch_size = 16;
+  double loss_coef = 0;  // > 0 adds coef · (−log p(a* | p, z)) to the policy loss (Lemma 1)
 
   template <class V>
   void visit(V& v) {
@@ -49,6 +52,8 @@ struct LikelihoodOptions {
     v.field("answer_prefix", answer_prefix);
     v.choice("model", model, {{"policy", ScoringModel::kPolicy}, {"reference", ScoringModel::kReference}});
     v.field("batch_size", batch_size);
+    v.field("loss_coef", loss_coef);
+    v.require(loss_coef >= 0, "loss_coef", core::str_cat("must be >= 0, got ", loss_coef));
     v.require(batch_size >= 1, "batch_size", core::str_cat("must be >= 1, got ", batch_size));
   }
 };
@@ -73,24 +78,9 @@ class Likelihood : public RewardModule {
     const int64_t n = rollouts.size(), m = batch.answers_per_rollout;
     auto matrix = core::RewardMatrix::zeros(n, m, {"logprob", "avg_logprob", "prob", "avg_prob"});
     matrix.valid.fill_(false);
-    // One row per (rollout, answer): context = prompt tokens ++ reasoning (++ prefix), target = a*.
     std::vector<std::vector<int64_t>> contexts, targets;
     std::vector<std::pair<int64_t, int64_t>> cells;
-    auto prompt_mask = rollouts.prompt_mask.to(torch::kCPU);
-    auto prompt_ids = rollouts.prompt_ids.to(torch::kCPU);
-    for (int64_t i = 0; i < n; ++i) {
-      const std::string reference = record_string(rollouts.samples[i], o_.answer_field, "likelihood");
-      auto prompt = prompt_ids[i].masked_select(prompt_mask[i]);
-      std::vector<int64_t> prompt_tokens(prompt.data_ptr<int64_t>(), prompt.data_ptr<int64_t>() + prompt.numel());
-      for (int64_t j = 0; j < static_cast<int64_t>(batch.answers[i].size()); ++j) {
-        std::vector<int64_t> context = prompt_tokens;
-        for (auto id : tok.encode(reasoning(batch.answers[i][j]) + o_.answer_prefix)) context.push_back(id);
-        contexts.push_back(std::move(context));
-        targets.push_back(tok.encode(reference));
-        VECRL_CHECK(!targets.back().empty(), "likelihood: reference answer '", reference, "' has no tokens");
-        cells.emplace_back(i, j);
-      }
-    }
+    build_rows(batch, tok, /*first_answer_only=*/false, contexts, targets, cells);
     torch::NoGradGuard no_grad;
     auto values = matrix.values.accessor<float, 3>();
     auto valid = matrix.valid.accessor<bool, 3>();
@@ -118,7 +108,61 @@ class Likelihood : public RewardModule {
     return matrix;
   }
 
+ bool has_loss_term() const override { return o_.loss_coef > 0; }
+
+  AnswerLikelihoodTerm loss_term(const ScoreBatch& batch) const override {
+    VECRL_CHECK(batch.models && batch.models->tokenizer, "likelihood: the loss term needs the model's tokenizer");
+    const auto& tok = *batch.models->tokenizer;
+    std::vector<std::vector<int64_t>> contexts, targets;
+    std::vector<std::pair<int64_t, int64_t>> cells;
+    build_rows(batch, tok, /*first_answer_only=*/true, contexts, targets, cells);
+    const int64_t n = batch.rollouts.size();
+    // One row per rollout; a rollout without an answer slot gets an empty (fully masked) answer.
+    std::vector<std::vector<int64_t>> row_context(n, {tok.bos_id()}), row_answer(n);
+    for (std::size_t k = 0; k < cells.size(); ++k) {
+      row_context[cells[k].first] = contexts[k];
+      row_answer[cells[k].first] = targets[k];
+    }
+    AnswerLikelihoodTerm term;
+    term.coef = o_.loss_coef;
+    std::tie(term.context_ids, term.context_mask) = models::left_pad(row_context, tok.eos_id());
+    std::size_t longest = 1;
+    for (const auto& a : row_answer) longest = std::max(longest, a.size());
+    term.answer_ids = torch::full({n, static_cast<int64_t>(longest)}, tok.eos_id(), torch::kLong);
+    term.answer_mask = torch::zeros({n, static_cast<int64_t>(longest)}, torch::kBool);
+    for (int64_t i = 0; i < n; ++i) {
+      if (row_answer[i].empty()) continue;
+      const auto len = static_cast<int64_t>(row_answer[i].size());
+      term.answer_ids[i].narrow(0, 0, len).copy_(torch::tensor(row_answer[i]));
+      term.answer_mask[i].narrow(0, 0, len).fill_(true);
+    }
+    return term;
+  }
+
  private:
+  // Rows (rollout, answer): context = the rollout's prompt tokens ++ reasoning ++ prefix, target = a*.
+  void build_rows(const ScoreBatch& batch, const models::Tokenizer& tok, bool first_answer_only,
+                  std::vector<std::vector<int64_t>>& contexts, std::vector<std::vector<int64_t>>& targets,
+                  std::vector<std::pair<int64_t, int64_t>>& cells) const {
+    const auto& rollouts = batch.rollouts;
+    auto prompt_mask = rollouts.prompt_mask.to(torch::kCPU);
+    auto prompt_ids = rollouts.prompt_ids.to(torch::kCPU);
+    for (int64_t i = 0; i < rollouts.size(); ++i) {
+      const std::string reference = record_string(rollouts.samples[i], o_.answer_field, "likelihood");
+      auto prompt = prompt_ids[i].masked_select(prompt_mask[i]);
+      std::vector<int64_t> prompt_tokens(prompt.data_ptr<int64_t>(), prompt.data_ptr<int64_t>() + prompt.numel());
+      const auto answers = static_cast<int64_t>(batch.answers[i].size());
+      for (int64_t j = 0; j < (first_answer_only ? std::min<int64_t>(1, answers) : answers); ++j) {
+        std::vector<int64_t> context = prompt_tokens;
+        for (auto id : tok.encode(reasoning(batch.answers[i][j]) + o_.answer_prefix)) context.push_back(id);
+        contexts.push_back(std::move(context));
+        targets.push_back(tok.encode(reference));
+        VECRL_CHECK(!targets.back().empty(), "likelihood: reference answer '", reference, "' has no tokens");
+        cells.emplace_back(i, j);
+      }
+    }
+  }
+
   std::string reasoning(const std::string& text) const {
     if (o_.marker.empty()) return text;
     const auto at = text.find(o_.marker);

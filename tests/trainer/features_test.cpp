@@ -1,5 +1,8 @@
 // Trainer features beyond the plain GRPO loop, each run for a step or two on stories260K.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 #include "tests/trainer/test_support.h"
 #include "trainer/rl_trainer.h"
@@ -79,4 +82,21 @@ TEST(TrainerFeatures, LearningRateFollowsTheSchedule) {
   EXPECT_NEAR(m[1].at("actor/lr"), 1e-3, 1e-12);
   EXPECT_NEAR(m[2].at("actor/lr"), 5e-4, 1e-12);
   EXPECT_NEAR(m[3].at("actor/lr"), 0.0, 1e-12);
+}
+
+TEST(TrainerFeatures, LikelihoodRewardAddsTheAnswerLikelihoodTermToTheLoss) {
+  // Prompts whose reference answer is "happy.": the Lemma-1 term raises log p(a* | prompt, reasoning).
+  const std::string data = ::testing::TempDir() + "/vecrl_likelihood_prompts.jsonl";
+  {
+    std::ofstream out(data);
+    for (const char* p : {"Once upon a time, there was a little", "Tom had a big red", "The sun was shining and the"})
+      out << nlohmann::json{{"prompt", p}, {"answer", "She was very happy."}}.dump() << "\n";
+  }
+  auto m = run_steps({"data.path=" + data, "rewards=[{type: likelihood, marker: '', loss_coef: 1.0}]",
+                      "advantage={type: rloo}", "optim.lr=0.003", "loss.kl_coef=0"},
+                     "likelihood_loss", 4);
+  for (const auto& step : m) ASSERT_TRUE(step.count("actor/answer_nll/likelihood"));
+  EXPECT_GT(m[0].at("actor/answer_nll/likelihood"), 0.0);
+  EXPECT_LT(m[3].at("actor/answer_nll/likelihood"), m[0].at("actor/answer_nll/likelihood"));
+  EXPECT_GT(m[3].at("rewards/likelihood/logprob/mean"), m[0].at("rewards/likelihood/logprob/mean"));
 }
