@@ -26,6 +26,10 @@
 #include <fstream>
 #include <memory>
 
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+
 #include "core/error.h"
 
 namespace vecrl::rewards {
@@ -159,6 +163,35 @@ int child_main(void* arg) {
   child_fail(plan, 9);
 }
 
+// The weaker box for hosts without namespaces (not root): its own process group, the staging folder
+// as working directory, the same limits and seccomp filter (so still no network), and an
+// unprivileged uid when started as root. It cannot hide the file system or catch a process that
+// leaves the group with setsid().
+int process_child_main(void* arg) {
+  const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
+  const SandboxLimits& limits = *plan.limits;
+  const int null_fd = open("/dev/null", O_RDONLY);
+  if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stderr_fd, 2) < 0)
+    child_fail(plan, 0);
+  if (setpgid(0, 0) != 0 || fchdir(plan.staging_fd) != 0) child_fail(plan, 3);
+  auto limit = [&](int resource, rlim_t value) {
+    rlimit r{value, value};
+    if (setrlimit(resource, &r) != 0) child_fail(plan, 6);
+  };
+  limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu_s));
+  limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_mb) << 20);
+  limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20);
+  limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
+  limit(RLIMIT_CORE, 0);
+  limit(RLIMIT_NOFILE, 256);
+  if (geteuid() == 0 && (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, plan.uid, plan.uid, plan.uid) != 0 ||
+                         syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0))
+    child_fail(plan, 7);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_socket_filter() != 0) child_fail(plan, 8);
+  execve(plan.argv[0], plan.argv.data(), plan.env.data());
+  child_fail(plan, 9);
+}
+
 // A distinct unprivileged uid per concurrent box, so RLIMIT_NPROC counts one box's processes.
 uid_t next_box_uid() {
   static std::atomic<uint32_t> counter{0};
@@ -247,18 +280,42 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
   const std::size_t stack_size = 1 << 20;
   std::unique_ptr<char[]> stack(new char[stack_size]);
   const auto start = std::chrono::steady_clock::now();
-  const pid_t pid = clone(child_main, stack.get() + stack_size,
-                          CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &plan);
-  const int clone_errno = errno;
+  pid_t pid = -1;
+  int clone_errno = 0;
+  SandboxResult result;
+  if (limits.isolation != SandboxIsolation::kProcess) {
+    pid = clone(child_main, stack.get() + stack_size,
+                CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &plan);
+    clone_errno = errno;
+    VECRL_CHECK(pid > 0 || limits.isolation == SandboxIsolation::kAuto,
+                "sandbox: cannot create the namespaces for the box (clone: ", std::strerror(clone_errno),
+                "); they need root (CAP_SYS_ADMIN). Use isolation: auto or process to run with process limits only");
+    result.isolation = "namespaces";
+  }
+  if (pid <= 0) {
+    static std::once_flag warned;
+    std::call_once(warned, [&] {
+      spdlog::warn("sandbox: {}; running programs with process limits and a network filter only (no file-system "
+                   "isolation)",
+                   limits.isolation == SandboxIsolation::kProcess ? "isolation: process"
+                                                                   : std::string("no namespaces (clone: ") +
+                                                                         std::strerror(clone_errno) + ")");
+    });
+    if (geteuid() == 0) chown(staging.c_str(), plan.uid, plan.uid);
+    for (const auto& name : plan.file_names)
+      if (geteuid() == 0) chown((staging / name).c_str(), plan.uid, plan.uid);
+    pid = clone(process_child_main, stack.get() + stack_size, SIGCHLD, &plan);
+    VECRL_CHECK(pid > 0, "sandbox: cannot start the program: ", std::strerror(errno));
+    result.isolation = "process";
+  }
+  const bool process_group = result.isolation == "process";
+  // Namespaces: the box's PID 1 takes every process with it. Process mode: its process group.
+  auto kill_box = [&] { kill(process_group ? -pid : pid, SIGKILL); };
   close(plan.staging_fd);
-  VECRL_CHECK(pid > 0, "sandbox: cannot create the namespaces for the box (clone: ", std::strerror(clone_errno),
-              "); the code-execution sandbox needs root or unprivileged user namespaces, and refuses to run "
-              "untrusted code without them");
   out.close_write();
   err.close_write();
   report.close_write();
 
-  SandboxResult result;
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
   int fds[2] = {out.fds[0], err.fds[0]};
   int status = 0;
@@ -270,7 +327,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
     const double remaining = limits.wall_s - seconds_since(start);
     if (remaining <= 0 && !result.timed_out) {
       result.timed_out = true;
-      kill(pid, SIGKILL);  // pid 1 of its namespace: every process of the box dies with it
+      kill_box();
     }
     pollfd polls[2];
     int count = 0;
@@ -290,7 +347,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
         sinks[s]->append(buffer, std::min<std::size_t>(room, static_cast<std::size_t>(n)));
         if (static_cast<std::size_t>(n) > room && !result.output_overflow) {
           result.output_overflow = true;
-          kill(pid, SIGKILL);
+          kill_box();
         }
       }
     } else if (count == 0) {
@@ -298,6 +355,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
     }
     if (!exited) exited = waitpid(pid, &status, WNOHANG) == pid;
   }
+  if (process_group) kill(-pid, SIGKILL);  // stragglers of the group
   result.wall_s = seconds_since(start);
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);

@@ -8,8 +8,10 @@
 //    folders in `hidden_paths` are replaced by empty read-only mounts, the root is read-only;
 //  - CPU-time, address-space, file-size and process-count limits, a wall-clock timeout, and
 //    stdout/stderr capped (a program printing more is killed).
-// Namespaces need root or unprivileged user namespaces; run_sandboxed throws with the reason when
-// the box cannot be built rather than running the code unboxed.
+// Namespaces need root (CAP_SYS_ADMIN). Without them (`isolation: auto` falls back with a warning,
+// `process` asks for it) the program runs in its own process group with the same limits and
+// seccomp network filter under an unprivileged uid when root, but without file-system isolation.
+// `isolation: namespaces` refuses to run rather than fall back.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -17,7 +19,10 @@
 
 namespace vecrl::rewards {
 
+enum class SandboxIsolation { kAuto, kNamespaces, kProcess };
+
 struct SandboxLimits {
+  SandboxIsolation isolation = SandboxIsolation::kAuto;
   double wall_s = 10.0;
   int64_t cpu_s = 10;
   int64_t memory_mb = 1024;   // address space
@@ -35,6 +40,7 @@ struct SandboxResult {
   bool timed_out = false;
   bool output_overflow = false;
   double wall_s = 0.0;
+  std::string isolation;  // "namespaces" or "process"
   std::string stdout_text, stderr_text;
 
   bool ok() const { return exit_code == 0 && signal == 0 && !timed_out && !output_overflow; }

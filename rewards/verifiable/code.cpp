@@ -39,6 +39,9 @@ struct CodeOptions {
     v.field("prepend_prompt", prepend_prompt);
     v.field("extract_fenced", extract_fenced);
     v.field("verpo_lambda", verpo_lambda);
+    v.choice("isolation", limits.isolation,
+             {{"auto", SandboxIsolation::kAuto}, {"namespaces", SandboxIsolation::kNamespaces},
+              {"process", SandboxIsolation::kProcess}});
     v.field("timeout_s", limits.wall_s);
     v.field("cpu_s", limits.cpu_s);
     v.field("memory_mb", limits.memory_mb);

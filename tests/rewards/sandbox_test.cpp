@@ -220,3 +220,20 @@ TEST(Sandbox, ConcurrentBoxesDoNotHoldEachOthersPipes) {
     EXPECT_LT(results[i].wall_s, 2.0) << i;
   }
 }
+
+TEST(Sandbox, ProcessIsolationStillLimitsAndBlocksTheNetwork) {
+  SandboxLimits limits;
+  limits.isolation = rewards::SandboxIsolation::kProcess;
+  limits.wall_s = 1.0;
+  auto ok = python("print(open('main.py').read()[:5])", limits);
+  EXPECT_EQ(ok.isolation, "process");
+  EXPECT_EQ(ok.stdout_text, "print\n") << ok.describe() << ok.stderr_text;
+  auto net = python("import socket\ntry:\n    socket.socket(socket.AF_INET)\n    print('open')\nexcept OSError:\n    print('refused')",
+                    limits);
+  EXPECT_EQ(net.stdout_text, "refused\n");
+  auto loop = python("while True: pass", limits);
+  EXPECT_TRUE(loop.timed_out || loop.signal == SIGXCPU) << loop.describe();
+  auto memory = python("try:\n    x = bytearray(10 * 1024**3)\nexcept MemoryError:\n    print('refused')", limits);
+  EXPECT_EQ(memory.stdout_text, "refused\n");
+  EXPECT_EQ(python("print(1)").isolation, "namespaces");  // this host allows namespaces
+}
