@@ -3,9 +3,47 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cmath>
+#include <future>
+#include <thread>
 
 namespace vecrl::rewards {
+
+namespace {
+
+// Runs module->score on its own thread and waits up to timeout_s. A call that overruns is
+// abandoned, not killed (C++ threads cannot be): it keeps its own copy of the batch and a share of
+// the module, so nothing it touches is freed under it, and its result is dropped.
+core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& module, const ScoreBatch& batch,
+                                       double timeout_s, const std::string& name) {
+  struct Call {
+    core::Rollouts rollouts;
+    ScoringModels models;
+    ScoreBatch batch;
+    std::shared_ptr<RewardModule> module;
+    std::promise<core::RewardMatrix> result;
+    Call(const ScoreBatch& b, std::shared_ptr<RewardModule> m)
+        : rollouts(b.rollouts),
+          models(b.models ? *b.models : ScoringModels{}),
+          batch{rollouts, b.answers, b.answers_per_rollout, b.workers, b.token_counts, &models},
+          module(std::move(m)) {}
+  };
+  auto call = std::make_shared<Call>(batch, module);
+  auto future = call->result.get_future();
+  std::thread([call] {
+    try {
+      call->result.set_value(call->module->score(call->batch));
+    } catch (...) {
+      call->result.set_exception(std::current_exception());
+    }
+  }).detach();
+  VECRL_CHECK(future.wait_for(std::chrono::duration<double>(timeout_s)) == std::future_status::ready,
+              "reward module '", name, "' did not finish within timeout_s = ", timeout_s, " s");
+  return future.get();
+}
+
+}  // namespace
 
 std::vector<std::string> split_answers(const std::string& response, const SplitOptions& split) {
   if (split.tag.empty()) return {response};
@@ -31,6 +69,8 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions opti
     spec.node->field("name", entry.name);
     spec.node->field("weight", entry.weight);
     spec.node->require(std::isfinite(entry.weight), "weight", "must be finite");
+    spec.node->field("timeout_s", entry.timeout_s);
+    spec.node->require(entry.timeout_s > 0, "timeout_s", core::str_cat("must be > 0, got ", entry.timeout_s));
     std::vector<core::ComponentSpec> transforms;
     spec.node->component_list("transforms", transforms);
     for (auto& t : transforms) entry.transforms.push_back(core::create_component(transform_registry(), t));
@@ -58,7 +98,7 @@ core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts, bool token_c
     for (const auto& d : entry.dims) names.push_back(entry.name + "/" + d.name);
     core::RewardMatrix part;
     try {
-      part = entry.module->score(batch);
+      part = score_with_deadline(entry.module, batch, entry.timeout_s, entry.name);
       VECRL_CHECK(part.values.dim() == 3 && part.values.size(0) == rollouts.size() &&
                       part.values.size(1) == batch.answers_per_rollout &&
                       part.values.size(2) == static_cast<int64_t>(names.size()) &&

@@ -1,7 +1,8 @@
 #pragma once
 // Several reward modules composed as configured in `rewards:`; each entry has a `type`, an
 // optional `name` (default: the type), a `weight` applied to each of its dimensions, optional
-// `transforms` (rewards/transforms/), and the module's own options. Dimensions are named
+// `transforms` (rewards/transforms/), `timeout_s` (600: a module call running longer marks its
+// dimensions not-valid for the batch and the run goes on), and the module's own options. Dimensions are named
 // "<name>/<dim>". The `scoring:` section sets the worker threads and the multi-answer splitter.
 #include <memory>
 #include <string>
@@ -47,7 +48,8 @@ class RewardSet {
   struct Entry {
     std::string name;
     double weight = 1.0;
-    std::unique_ptr<RewardModule> module;
+    double timeout_s = 600;  // a batch not scored by then is not-valid (the call is abandoned)
+    std::shared_ptr<RewardModule> module;  // shared with an abandoned call that may still run
     std::vector<RewardDim> dims;
     std::vector<std::unique_ptr<RewardTransform>> transforms;
   };

@@ -1,4 +1,7 @@
 #include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
 #include <torch/torch.h>
 
 #include "rewards/reward_set.h"
@@ -74,4 +77,40 @@ TEST(Rewards, ConfigErrorsNameTheKey) {
             std::string::npos);
   EXPECT_NE(message("rewards: [{type: ends_with}, {type: ends_with}]").find("appears twice"), std::string::npos);
   EXPECT_NE(message("rewards: [{name: x}]").find("rewards[0].type"), std::string::npos);
+}
+
+namespace {
+// A module that takes far too long, to exercise the per-call deadline.
+struct SlowOptions {
+  double sleep_s = 2.0;
+  template <class V>
+  void visit(V& v) {
+    v.field("sleep_s", sleep_s);
+  }
+};
+class Slow : public rewards::TextRewardModule {
+ public:
+  explicit Slow(SlowOptions o) : o_(o) {}
+  std::vector<rewards::RewardDim> dims() const override { return {{"score", 0, 1}}; }
+  std::vector<double> score_text(const rewards::TextItem&) const override {
+    std::this_thread::sleep_for(std::chrono::duration<double>(o_.sleep_s));
+    return {1.0};
+  }
+
+ private:
+  SlowOptions o_;
+};
+VECRL_REGISTER(rewards::reward_registry(), "test_slow", (core::make_configured<rewards::RewardModule, SlowOptions, Slow>));
+}  // namespace
+
+TEST(Rewards, AModuleCallPastItsTimeoutIsMaskedAndTheRunGoesOn) {
+  rewards::RewardSet set(specs("rewards: [{type: test_slow, timeout_s: 0.2}, {type: ends_with}]"));
+  const auto start = std::chrono::steady_clock::now();
+  auto m = set.score(rollouts({"a.", "b."}, {false, false}, {}));
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.5);
+  EXPECT_FALSE(m.valid.select(2, 0).any().item().toBool());
+  EXPECT_TRUE(m.valid.select(2, 1).all().item().toBool());
+  EXPECT_EQ(set.failures(), 1);
+  rewards::RewardSet quick(specs("rewards: [{type: test_slow, sleep_s: 0.01, timeout_s: 5}]"));
+  EXPECT_TRUE(quick.score(rollouts({"a"}, {false}, {})).valid.all().item().toBool());
 }
