@@ -35,6 +35,9 @@ struct RewardDim {
   std::string name;
   double low = 0.0;
   double high = 1.0;
+  // The dimension's share of the entry's `weight` unless `dim_weights` says otherwise: 0 for
+  // diagnostics (math/extracted, ifeval's per-instruction verdicts) that are reported, not trained on.
+  double weight = 1.0;
 };
 
 // What a module scores: the rollouts, and for each rollout the M answers cut from its response

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -71,6 +72,8 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions opti
     spec.node->require(std::isfinite(entry.weight), "weight", "must be finite");
     spec.node->field("timeout_s", entry.timeout_s);
     spec.node->require(entry.timeout_s > 0, "timeout_s", core::str_cat("must be > 0, got ", entry.timeout_s));
+    std::vector<std::string> weight_overrides;
+    spec.node->field("dim_weights", weight_overrides);
     std::vector<core::ComponentSpec> transforms;
     spec.node->component_list("transforms", transforms);
     for (auto& t : transforms) entry.transforms.push_back(core::create_component(transform_registry(), t));
@@ -78,7 +81,24 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions opti
     entry.dims = entry.module->dims();
     for (const auto& dim : entry.dims) {
       names_.push_back(entry.name + "/" + dim.name);
-      weights_.push_back(entry.weight);
+      weights_.push_back(entry.weight * dim.weight);
+    }
+    // dim_weights: ["<dim>=<w>", ...] replaces the declared share of listed dimensions.
+    for (const auto& item : weight_overrides) {
+      const auto eq = item.find('=');
+      spec.node->require(eq != std::string::npos, "dim_weights", "expects <dim>=<weight> items, got '" + item + "'");
+      const std::string dim = item.substr(0, eq);
+      double share = 0;
+      try {
+        share = std::stod(item.substr(eq + 1));
+      } catch (const std::exception&) {
+        spec.node->fail("dim_weights", "'" + item + "': the weight is not a number");
+      }
+      const auto at = std::find_if(entry.dims.begin(), entry.dims.end(), [&](const RewardDim& d) { return d.name == dim; });
+      std::string known;
+      for (const auto& d : entry.dims) known += (known.empty() ? "" : ", ") + d.name;
+      spec.node->require(at != entry.dims.end(), "dim_weights", "'" + dim + "' is not a dimension of this module (" + known + ")");
+      weights_[weights_.size() - entry.dims.size() + (at - entry.dims.begin())] = entry.weight * share;
     }
     entries_.push_back(std::move(entry));
   }

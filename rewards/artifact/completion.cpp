@@ -28,7 +28,7 @@ class Completion : public TextRewardModule {
   explicit Completion(CompletionOptions o) : o_(std::move(o)) {}
 
   std::vector<RewardDim> dims() const override {
-    return {{"stopped", 0, 1}, {"nonempty", 0, 1}, {"answer_wellformed", 0, 1}, {"clean", 0, 1}};
+    return {{"stopped", 0, 1, 0}, {"nonempty", 0, 1, 0}, {"answer_wellformed", 0, 1, 0}, {"clean", 0, 1}};
   }
 
   std::vector<double> score_text(const TextItem& item) const override {

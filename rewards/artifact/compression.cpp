@@ -38,7 +38,7 @@ class Compression : public TextRewardModule {
  public:
   explicit Compression(CompressionOptions o) : o_(o) {}
 
-  std::vector<RewardDim> dims() const override { return {{"score", 0.0, 1.0}, {"ratio", 0.0, 1.5}}; }
+  std::vector<RewardDim> dims() const override { return {{"score", 0.0, 1.0}, {"ratio", 0.0, 1.5, 0.0}}; }
 
   std::vector<double> score_text(const TextItem& item) const override {
     if (static_cast<int64_t>(item.text.size()) < o_.min_bytes) return {1.0, NAN};

@@ -29,7 +29,7 @@ class Choice : public TextRewardModule {
         marker_("(?i:answer(?: is)?)\\s*[:：]?\\s*\\(?([" + o_.options + "])\\)?(?:[^A-Za-z]|$)"),
         alone_("\\s*\\(?([" + o_.options + "])\\)?[.]?\\s*") {}
 
-  std::vector<RewardDim> dims() const override { return {{"correct", 0.0, 1.0}, {"extracted", 0.0, 1.0}}; }
+  std::vector<RewardDim> dims() const override { return {{"correct", 0.0, 1.0}, {"extracted", 0.0, 1.0, 0.0}}; }
 
   std::vector<double> score_text(const TextItem& item) const override {
     std::string reference = trim(record_string(item.sample, o_.answer_field, "choice"));

@@ -30,7 +30,7 @@ class TagFormat : public TextRewardModule {
  public:
   explicit TagFormat(TagFormatOptions o) : o_(std::move(o)) {}
 
-  std::vector<RewardDim> dims() const override { return {{"structure", 0.0, 1.0}, {"answer_nonempty", 0.0, 1.0}}; }
+  std::vector<RewardDim> dims() const override { return {{"structure", 0.0, 1.0}, {"answer_nonempty", 0.0, 1.0, 0.0}}; }
 
   std::vector<double> score_text(const TextItem& item) const override {
     const std::string& text = item.text;

@@ -31,11 +31,14 @@ class Ifeval : public TextRewardModule {
   explicit Ifeval(IfevalOptions o) : o_(std::move(o)) {}
 
   std::vector<RewardDim> dims() const override {
+    // Trained on: the instruction-level accuracy of the configured mode; the rest is reported.
     std::vector<RewardDim> out;
-    for (const auto& id : ifeval::instruction_ids()) out.push_back({id, 0, 1});
-    for (const char* name : {"prompt_level_strict", "instruction_level_strict", "prompt_level_loose",
-                             "instruction_level_loose"})
-      out.push_back({name, 0, 1});
+    for (const auto& id : ifeval::instruction_ids()) out.push_back({id, 0, 1, 0});
+    const bool strict = o_.mode == IfevalMode::kStrict;
+    out.push_back({"prompt_level_strict", 0, 1, 0});
+    out.push_back({"instruction_level_strict", 0, 1, strict ? 1.0 : 0.0});
+    out.push_back({"prompt_level_loose", 0, 1, 0});
+    out.push_back({"instruction_level_loose", 0, 1, strict ? 0.0 : 1.0});
     return out;
   }
 

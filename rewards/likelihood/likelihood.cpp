@@ -63,7 +63,7 @@ class Likelihood : public RewardModule {
   explicit Likelihood(LikelihoodOptions o) : o_(std::move(o)) {}
 
   std::vector<RewardDim> dims() const override {
-    return {{"logprob", -INFINITY, 0}, {"avg_logprob", -INFINITY, 0}, {"prob", 0, 1}, {"avg_prob", 0, 1}};
+    return {{"logprob", -INFINITY, 0}, {"avg_logprob", -INFINITY, 0, 0}, {"prob", 0, 1, 0}, {"avg_prob", 0, 1, 0}};
   }
   bool needs_reference() const override { return o_.model == ScoringModel::kReference; }
 

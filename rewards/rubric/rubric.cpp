@@ -93,10 +93,10 @@ class Rubric : public RewardModule {
   }
 
   std::vector<RewardDim> dims() const override {
-    std::vector<RewardDim> out{{"score", 0, 1}, {"strict", 0, 1}};
+    std::vector<RewardDim> out{{"score", 0, 1}, {"strict", 0, 1, 0}};
     if (o_.criterion_dims)
       for (std::size_t j = 0; j < o_.criteria.size(); ++j)
-        out.push_back({o_.criteria[j].name.empty() ? "c" + std::to_string(j) : o_.criteria[j].name, 0, 1});
+        out.push_back({o_.criteria[j].name.empty() ? "c" + std::to_string(j) : o_.criteria[j].name, 0, 1, 0});
     return out;
   }
 

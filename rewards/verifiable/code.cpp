@@ -66,7 +66,7 @@ class CodeReward : public RewardModule {
   explicit CodeReward(CodeOptions o) : o_(std::move(o)) {}
 
   std::vector<RewardDim> dims() const override {
-    return {{"passed", 0.0, 1.0}, {"pass_frac", 0.0, 1.0}, {"verpo", 0.0, 1.0 + o_.verpo_lambda}};
+    return {{"passed", 0.0, 1.0}, {"pass_frac", 0.0, 1.0, 0.0}, {"verpo", 0.0, 1.0 + o_.verpo_lambda, 0.0}};
   }
 
   core::RewardMatrix score(const ScoreBatch& batch) const override {

@@ -25,7 +25,7 @@ class MathReward : public TextRewardModule {
  public:
   explicit MathReward(MathOptions o) : o_(std::move(o)) {}
 
-  std::vector<RewardDim> dims() const override { return {{"correct", 0.0, 1.0}, {"extracted", 0.0, 1.0}}; }
+  std::vector<RewardDim> dims() const override { return {{"correct", 0.0, 1.0}, {"extracted", 0.0, 1.0, 0.0}}; }
 
   std::vector<double> score_text(const TextItem& item) const override {
     const std::string reference = reference_answer(record_string(item.sample, o_.answer_field, "math"));

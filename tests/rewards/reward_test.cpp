@@ -114,3 +114,31 @@ TEST(Rewards, AModuleCallPastItsTimeoutIsMaskedAndTheRunGoesOn) {
   rewards::RewardSet quick(specs("rewards: [{type: test_slow, sleep_s: 0.01, timeout_s: 5}]"));
   EXPECT_TRUE(quick.score(rollouts({"a"}, {false}, {})).valid.all().item().toBool());
 }
+
+TEST(Rewards, DiagnosticDimensionsWeighZeroUnlessDimWeightsSaySo) {
+  rewards::RewardSet set(specs(R"(
+rewards:
+  - {type: math, weight: 2}
+  - {type: ifeval, mode: loose}
+  - {type: tag_format, dim_weights: [answer_nonempty=0.5]}
+)"));
+  const auto& names = set.dim_names();
+  auto weight = [&](const std::string& name) {
+    return set.weights()[std::find(names.begin(), names.end(), name) - names.begin()];
+  };
+  EXPECT_EQ(weight("math/correct"), 2.0);
+  EXPECT_EQ(weight("math/extracted"), 0.0);
+  EXPECT_EQ(weight("ifeval/instruction_level_loose"), 1.0);
+  EXPECT_EQ(weight("ifeval/instruction_level_strict"), 0.0);
+  EXPECT_EQ(weight("ifeval/punctuation:no_comma"), 0.0);
+  EXPECT_EQ(weight("tag_format/structure"), 1.0);
+  EXPECT_EQ(weight("tag_format/answer_nonempty"), 0.5);
+  try {
+    rewards::RewardSet bad(specs("rewards: [{type: math, dim_weights: [nope=1]}]"));
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rewards[0].dim_weights"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'nope' is not a dimension of this module (correct, extracted)"),
+              std::string::npos) << e.what();
+  }
+}
