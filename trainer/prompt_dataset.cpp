@@ -23,9 +23,16 @@ std::string render_template(const std::string& tmpl, const nlohmann::json& recor
     const auto close = tmpl.find('}', i);
     VECRL_CHECK(close != std::string::npos, "prompt_template: unclosed '{' at position ", i);
     const std::string field = tmpl.substr(i + 1, close - i - 1);
-    VECRL_CHECK(record.contains(field) && (record[field].is_string() || record[field].is_number()),
-                "prompt_template: the record has no string or number field '", field, "'");
-    out += record[field].is_string() ? record[field].get<std::string>() : record[field].dump();
+    VECRL_CHECK(record.contains(field), "prompt_template: the record has no field '", field, "'");
+    const auto& value = record[field];
+    if (value.is_array()) {  // a list (MBPP's test_list) renders one item per line
+      for (std::size_t k = 0; k < value.size(); ++k)
+        out += (k ? "\n" : "") + (value[k].is_string() ? value[k].get<std::string>() : value[k].dump());
+    } else {
+      VECRL_CHECK(value.is_string() || value.is_number(), "prompt_template: field '", field,
+                  "' is neither a string, a number nor a list");
+      out += value.is_string() ? value.get<std::string>() : value.dump();
+    }
     i = close;
   }
   return out;

@@ -66,7 +66,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"model.path=/nonexistent", "/nonexistent: not a model folder"},
         BadConfig{"data.path=/nonexistent.jsonl", "/nonexistent.jsonl: cannot open"},
         BadConfig{"data.prompt_field=question", "story_prompts.jsonl:1: the record has no string field 'question' (config key data.prompt_field)"},
-        BadConfig{"data.prompt_template='Q: {question}'", "story_prompts.jsonl:1: prompt_template: the record has no string or number field 'question'"}),
+        BadConfig{"data.prompt_template='Q: {question}'", "story_prompts.jsonl:1: prompt_template: the record has no field 'question'"}),
     [](const ::testing::TestParamInfo<BadConfig>& info) {
       std::string name;
       for (char c : info.param.override_) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
