@@ -92,4 +92,11 @@ struct ServeArgs {
 };
 int run_serve(const ServeArgs& args);
 
+struct EvalArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  std::string out;  // report file; default <output_dir>/<run name>/eval/<name>_step_0.json
+};
+int run_eval(const EvalArgs& args);
+
 }  // namespace vecrl::apps

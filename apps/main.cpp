@@ -117,6 +117,12 @@ choice, exact_match), `test`/`entry_point`/`prompt` (HumanEval) or `test_list` (
 Output: {"index": i, "rewards": {"<module>/<dim>": value or null}, "valid": {...: bool}} per record;
 a per-dimension summary goes to stderr.)");
 
+  EvalArgs eval;
+  auto* eval_cmd = app.add_subcommand("eval", "Evaluate model.path on eval.path with the run's reward modules (mean@n, pass@k)");
+  eval_cmd->add_option("config", eval.config, "run config (YAML) with an `eval:` section")->required()->check(CLI::ExistingFile);
+  eval_cmd->add_option("overrides", eval.overrides, "overrides, key.path=value (e.g. model.path=runs/x/final eval.n=8)");
+  eval_cmd->add_option("--out", eval.out, "report file (default: <output_dir>/<run name>/eval/<name>_step_0.json)");
+
   ServeArgs serve;
   auto* serve_cmd = app.add_subcommand("serve", "OpenAI-compatible HTTP server (/v1/models, /v1/completions, /v1/chat/completions)");
   serve_cmd->add_option("--model", serve.model, "HuggingFace model folder")->required();
@@ -139,6 +145,7 @@ a per-dimension summary goes to stderr.)");
     if (detok_cmd->parsed()) return run_detokenize(detokenize);
     if (reward_cmd->parsed()) return run_reward(reward);
     if (serve_cmd->parsed()) return run_serve(serve);
+    if (eval_cmd->parsed()) return run_eval(eval);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

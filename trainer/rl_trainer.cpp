@@ -80,6 +80,8 @@ struct RlTrainer::State {
   int64_t last_saved = -1;
 
   void save_checkpoint();
+  // Rank 0 evaluates on eval.path, logs eval/<name>/... metrics at `step` and writes the report.
+  void run_eval(int64_t step, const std::function<void(const std::string&)>& on_line);
   // Appends a few completions (prompt, response, reward vector, advantage) to samples.jsonl.
   void log_samples(int64_t step, const core::Rollouts& r, const core::RewardMatrix& rewards,
                    const core::Advantages& advantages);
@@ -259,6 +261,24 @@ void RlTrainer::State::log_samples(int64_t step, const core::Rollouts& r, const 
           rewards.valid[i][0][k].item<bool>() ? nlohmann::json(rewards.values[i][0][k].item<double>()) : nullptr;
     out << line.dump() << '\n';
   }
+}
+
+void RlTrainer::State::run_eval(int64_t step, const std::function<void(const std::string&)>& on_line) {
+  if (!comm->is_main()) return;
+  const auto t = Clock::now();
+  auto result = evaluate(*runner, *rewards, config.eval, config.rollout.max_new_tokens, step);
+  result.metrics["timing_s/eval"] = seconds_since(t);
+  for (auto& sink : sinks) sink->write(step, result.metrics);
+  const auto dir = fs::path(run_dir) / "eval";
+  fs::create_directories(dir);
+  const auto file = dir / (result.report["name"].get<std::string>() + "_step_" + std::to_string(step) + ".json");
+  std::ofstream(file) << result.report.dump(1) << "\n";
+  std::ostringstream line;
+  line << "eval " << result.report["name"].get<std::string>() << " at step " << step << ":";
+  for (const auto& [k, v] : result.metrics)
+    if (k.find("/pass@") != std::string::npos || k.find("/mean@") != std::string::npos || k.find("/score/mean") != std::string::npos)
+      line << " " << k.substr(k.rfind('/') + 1) << " " << std::setprecision(4) << v;
+  on_line(line.str());
 }
 
 void RlTrainer::State::save_checkpoint() {
@@ -621,11 +641,14 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   TrainSummary summary;
   summary.first_step = s.completed + 1;
   std::vector<double> totals;
+  const bool eval_on = !c.eval.path.empty();
+  if (eval_on && c.eval.before_train && s.completed == 0) s.run_eval(0, on_line);
   for (int64_t i = s.completed + 1; i <= c.train.steps; ++i) {
     auto m = step(i);
     s.completed = i;
     totals.push_back(m.at("critic/score/mean"));
     if (s.comm->is_main()) on_line(format_line(i, c.train.steps, m, s.display_dims));
+    if (eval_on && c.eval.every > 0 && i % c.eval.every == 0) s.run_eval(i, on_line);
     if (on_step) on_step(i, s.comm->rank());
     // Every rank must agree to stop at the same step, so the request is reduced across ranks.
     auto stop = torch::tensor({should_stop && should_stop() ? 1.0 : 0.0}, torch::kDouble);

@@ -7,6 +7,7 @@
 #include "algorithms/kl.h"
 #include "core/config.h"
 #include "rewards/scoring_options.h"
+#include "trainer/evaluator.h"
 #include "trainer/lr_schedule.h"
 
 namespace vecrl::trainer {
@@ -229,6 +230,7 @@ struct RunConfig {
   DistributedOptions distributed;
   CheckpointOptions checkpoint;
   TrainOptions train;
+  EvalOptions eval;
 
   template <class V>
   void visit(V& v) {
@@ -246,6 +248,7 @@ struct RunConfig {
     v.section("train", train);
     v.section("distributed", distributed);
     v.section("checkpoint", checkpoint);
+    v.section("eval", eval);
     v.require(rollout.prompts_per_step * rollout.group_size % train.mini_batches == 0, "train",
               core::str_cat("mini_batches (", train.mini_batches, ") must divide the ",
                             rollout.prompts_per_step * rollout.group_size, " rollouts of a step"));

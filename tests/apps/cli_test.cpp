@@ -320,3 +320,21 @@ TEST(CliReward, ScoresRecordsWithTheConfiguredModules) {
   EXPECT_EQ(typo.code, 1);
   EXPECT_NE(typo.out.find("unknown config key 'rewards[0].answer_feild'"), std::string::npos) << typo.out;
 }
+
+TEST(CliEval, EvaluatesTheModelAndWritesAReport) {
+  const std::string held = ::testing::TempDir() + "/vecrl_cli_eval_" + std::to_string(getpid()) + ".jsonl";
+  std::ofstream(held) << "{\"prompt\": \"Once upon a time\"}\n{\"prompt\": \"Tom had a\"}\n";
+  const std::string out = ::testing::TempDir() + "/vecrl_cli_eval_" + std::to_string(getpid()) + ".json";
+  auto r = run(std::string("eval ") + VECRL_SOURCE_DIR + "/configs/quickstart.yaml model.path=" + kModel +
+               " eval.path=" + held + " eval.n=2 eval.temperature=1 'eval.k=[1,2]' run.threads=1 --out " + out);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto summary = nlohmann::json::parse(r.out.substr(r.out.rfind("{\"report\"")));
+  EXPECT_EQ(summary["report"], out);
+  for (const char* key : {"eval/vecrl_cli_eval_" , "pass@1", "pass@2", "mean@2"}) EXPECT_NE(r.out.find(key), std::string::npos) << key;
+  auto report = nlohmann::json::parse(std::ifstream(out));
+  EXPECT_EQ(report["prompts"].size(), 2u);
+  EXPECT_EQ(report["prompts"][0]["completions"].size(), 2u);
+  auto missing = run(std::string("eval ") + VECRL_SOURCE_DIR + "/configs/quickstart.yaml");
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.out.find("config key 'eval.path' is not set"), std::string::npos) << missing.out;
+}
