@@ -46,8 +46,23 @@ void for_each_chunk(const torch::Tensor& rows, int64_t size, const std::function
   for (int64_t start = 0; start < rows.size(0); start += size) fn(rows.narrow(0, start, std::min(size, rows.size(0) - start)));
 }
 
-std::string format_line(int64_t step, int64_t total, const core::MetricMap& m, const std::vector<std::string>& dims) {
+// "1:02:03" / "2:03" for an ETA in seconds.
+std::string clock_time(double seconds) {
+  const auto s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
   std::ostringstream os;
+  if (s >= 3600) os << s / 3600 << ":" << std::setw(2) << std::setfill('0') << (s / 60) % 60;
+  else os << s / 60;
+  os << ":" << std::setw(2) << std::setfill('0') << s % 60;
+  return os.str();
+}
+
+// One console line per step: progress, trained reward dimensions, KL, length, throughput, ETA.
+std::string format_line(int64_t step, int64_t total, const core::MetricMap& m, const std::vector<std::string>& dims,
+                        double seconds_per_step) {
+  std::ostringstream os;
+  const int width = 12;
+  const auto filled = static_cast<int>(width * step / std::max<int64_t>(1, total));
+  os << "[" << std::string(filled, '#') << std::string(width - filled, '.') << "] ";
   os << std::fixed << "step " << std::setw(3) << step << "/" << total;
   for (const auto& d : dims) os << " | " << d << " " << std::setprecision(3) << m.at("rewards/" + d + "/mean");
   os << " | total " << std::setprecision(3) << m.at("critic/score/mean");
@@ -55,6 +70,8 @@ std::string format_line(int64_t step, int64_t total, const core::MetricMap& m, c
   os << " | kl " << (kl != m.end() ? (std::ostringstream() << std::setprecision(4) << std::fixed << kl->second).str() : "-");
   os << " | len " << std::setprecision(1) << m.at("response_length/mean");
   os << " | " << std::setprecision(0) << m.at("perf/throughput") << " tok/s";
+  os << " | " << std::setprecision(2) << seconds_per_step << " s/step, ETA "
+     << clock_time(seconds_per_step * static_cast<double>(total - step));
   return os.str();
 }
 
@@ -184,7 +201,8 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
     s.sinks.push_back(std::make_unique<core::JsonlMetricSink>(metrics_path.string()));
     s.sinks.push_back(std::make_unique<core::TensorBoardSink>((fs::path(s.run_dir) / "tensorboard").string()));
   }
-  for (const auto& name : s.rewards->dim_names()) s.display_dims.push_back(name);
+  for (std::size_t d = 0; d < s.rewards->dim_names().size(); ++d)  // trained dimensions only
+    if (s.rewards->weights()[d] != 0) s.display_dims.push_back(s.rewards->dim_names()[d]);
   int64_t num_params = 0;
   for (const auto& p : policy->parameters()) num_params += p.numel();
   if (!s.comm->is_main()) spdlog::set_level(spdlog::level::warn);
@@ -647,7 +665,8 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
     auto m = step(i);
     s.completed = i;
     totals.push_back(m.at("critic/score/mean"));
-    if (s.comm->is_main()) on_line(format_line(i, c.train.steps, m, s.display_dims));
+    const double per_step = seconds_since(start) / static_cast<double>(i - summary.first_step + 1);
+    if (s.comm->is_main()) on_line(format_line(i, c.train.steps, m, s.display_dims, per_step));
     if (eval_on && c.eval.every > 0 && i % c.eval.every == 0) s.run_eval(i, on_line);
     if (on_step) on_step(i, s.comm->rank());
     // Every rank must agree to stop at the same step, so the request is reduced across ranks.
