@@ -95,6 +95,8 @@ struct RlTrainer::State {
   std::string resolved_config;
   int64_t completed = 0;  // last completed step
   int64_t last_saved = -1;
+  int64_t consecutive_skipped = 0;  // steps in a row whose updates were all skipped
+  std::vector<int64_t> poisoned_steps;  // fault injection for tests (VECRL_TEST_NAN_GRAD_STEPS)
 
   void save_checkpoint();
   // Rank 0 evaluates on eval.path, logs eval/<name>/... metrics at `step` and writes the report.
@@ -164,6 +166,11 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.runner = std::make_unique<models::PolicyRunner>(c.model.path,
                                                     s.loss->needs_reference() || c.kl_in_reward.coef > 0 ||
                                                         s.rewards->needs_reference());
+  if (const char* poison = std::getenv("VECRL_TEST_NAN_GRAD_STEPS")) {  // fault injection for tests
+    std::istringstream in(poison);
+    for (std::string item; std::getline(in, item, ',');)
+      if (!item.empty()) s.poisoned_steps.push_back(std::stoll(item));
+  }
   s.rewards->set_models({s.runner->policy().ptr(), s.runner->reference() ? s.runner->reference()->ptr() : nullptr,
                          &s.runner->tokenizer()});
   auto& policy = s.runner->policy();
@@ -536,8 +543,21 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
         for (std::size_t i = 0; i < keys.size(); ++i) micro_sums[keys[i]] = reduced[static_cast<int64_t>(i)].item<double>();
       }
       const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
-      micro_sums["actor/grad_norm"] = torch::nn::utils::clip_grad_norm_(params, max_norm);
-      optimizer->step();
+      if (std::find(poisoned_steps.begin(), poisoned_steps.end(), step) != poisoned_steps.end())
+        for (auto& p : params)
+          if (p.grad().defined()) p.mutable_grad().fill_(NAN);
+      // A non-finite gradient (NaN/Inf loss, reward or advantage upstream) never reaches the
+      // weights: the update is skipped and counted. Every rank sees the same reduced gradient, so
+      // all skip together.
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+      if (std::isfinite(grad_norm)) {
+        micro_sums["actor/grad_norm"] = grad_norm;
+        optimizer->step();
+      } else {
+        optimizer->zero_grad();
+        micro_sums["actor/skipped_updates"] += 1;
+        spdlog::warn("step {}: non-finite gradient norm ({}); update skipped", step, grad_norm);
+      }
       for (const auto& [k, v] : micro_sums) sums[k] += v;
       ++updates;
     }
@@ -591,7 +611,22 @@ core::MetricMap RlTrainer::step(int64_t step) {
 
   t = Clock::now();
   const auto answer_terms = s.rewards->loss_terms(rollouts);
-  auto update_metrics = s.update(rollouts, advantages, loss_mask, old_logprobs, ref_logprobs, answer_terms, step);
+  // Non-finite advantages (all ranks agree) skip the whole update rather than poison the weights.
+  auto bad = torch::tensor({advantages.values.isfinite().all().item<bool>() ? 0.0 : 1.0}, torch::kDouble);
+  s.comm->all_reduce_max(bad);
+  core::MetricMap update_metrics;
+  const int64_t updates = c.train.mini_batches * c.train.epochs;
+  if (bad.item<double>() > 0) {
+    spdlog::warn("step {}: non-finite advantages; update skipped", step);
+    update_metrics["actor/skipped_updates"] = static_cast<double>(updates);
+  } else {
+    update_metrics = s.update(rollouts, advantages, loss_mask, old_logprobs, ref_logprobs, answer_terms, step);
+    // update() averages its metrics over the updates; skipped ones are reported as a count.
+    if (update_metrics.count("actor/skipped_updates")) update_metrics["actor/skipped_updates"] *= static_cast<double>(updates);
+  }
+  const double skipped = update_metrics.count("actor/skipped_updates") ? update_metrics["actor/skipped_updates"] : 0.0;
+  update_metrics["actor/skipped_updates"] = skipped;
+  s.consecutive_skipped = skipped >= static_cast<double>(updates) ? s.consecutive_skipped + 1 : 0;
   m["timing_s/update_actor"] = seconds_since(t);
   m.insert(update_metrics.begin(), update_metrics.end());
 
@@ -664,6 +699,13 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   for (int64_t i = s.completed + 1; i <= c.train.steps; ++i) {
     auto m = step(i);
     s.completed = i;
+    if (s.consecutive_skipped >= c.train.max_skipped_steps) {
+      s.save_checkpoint();
+      VECRL_CHECK(false, "step ", i, ": the updates of the last ", s.consecutive_skipped,
+                  " steps were all skipped for non-finite gradients or advantages (train.max_skipped_steps = ",
+                  c.train.max_skipped_steps, "); stopped with a checkpoint in ", s.run_dir,
+                  "/checkpoints. Check the rewards for NaN/Inf, lower optim.lr or tighten optim.max_grad_norm");
+    }
     totals.push_back(m.at("critic/score/mean"));
     const double per_step = seconds_since(start) / static_cast<double>(i - summary.first_step + 1);
     if (s.comm->is_main()) on_line(format_line(i, c.train.steps, m, s.display_dims, per_step));

@@ -177,6 +177,7 @@ struct TrainOptions {
   int64_t summary_window = 10;   // steps averaged in the first/last reward summary
   int64_t samples_every = 10;    // write sample completions to samples.jsonl every N steps; 0 = never
   int64_t samples_per_log = 4;   // how many rollouts each time
+  int64_t max_skipped_steps = 5; // consecutive steps whose updates were all skipped (non-finite) before stopping
 
   template <class V>
   void visit(V& v) {
@@ -187,6 +188,8 @@ struct TrainOptions {
     v.field("summary_window", summary_window);
     v.field("samples_every", samples_every);
     v.field("samples_per_log", samples_per_log);
+    v.field("max_skipped_steps", max_skipped_steps);
+    v.require(max_skipped_steps >= 1, "max_skipped_steps", core::str_cat("must be >= 1, got ", max_skipped_steps));
     v.require(samples_every >= 0, "samples_every", core::str_cat("must be >= 0, got ", samples_every));
     v.require(samples_per_log >= 1, "samples_per_log", core::str_cat("must be >= 1, got ", samples_per_log));
     v.require(steps >= 1, "steps", core::str_cat("must be >= 1, got ", steps));

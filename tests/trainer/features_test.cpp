@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <fstream>
 
 #include "tests/trainer/test_support.h"
@@ -99,4 +100,33 @@ TEST(TrainerFeatures, LikelihoodRewardAddsTheAnswerLikelihoodTermToTheLoss) {
   EXPECT_GT(m[0].at("actor/answer_nll/likelihood"), 0.0);
   EXPECT_LT(m[3].at("actor/answer_nll/likelihood"), m[0].at("actor/answer_nll/likelihood"));
   EXPECT_GT(m[3].at("rewards/likelihood/logprob/mean"), m[0].at("rewards/likelihood/logprob/mean"));
+}
+
+TEST(TrainerFeatures, NonFiniteGradientsSkipTheUpdateAndRepeatedOnesStopWithACheckpoint) {
+  setenv("VECRL_TEST_NAN_GRAD_STEPS", "2", 1);
+  std::vector<std::string> base = {"run.threads=1", "rollout.prompts_per_step=2", "rollout.group_size=4",
+                                   "rollout.max_new_tokens=8", "train.mini_batches=1", "train.steps=3"};
+  {
+    trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "nan_once")));
+    t.step(1);
+    const auto before = t.parameter_vector();
+    auto m = t.step(2);
+    EXPECT_EQ(m.at("actor/skipped_updates"), 1.0);
+    EXPECT_EQ(t.parameter_vector(), before);  // the poisoned update never reached the weights
+    auto next = t.step(3);
+    EXPECT_EQ(next.at("actor/skipped_updates"), 0.0);
+    EXPECT_NE(t.parameter_vector(), before);
+  }
+  setenv("VECRL_TEST_NAN_GRAD_STEPS", "1,2,3", 1);
+  base.push_back("train.max_skipped_steps=2");
+  trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "nan_always")));
+  try {
+    t.run([](const std::string&) {});
+    FAIL() << "expected the run to stop";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("step 2: the updates of the last 2 steps were all skipped"), std::string::npos)
+        << e.what();
+  }
+  unsetenv("VECRL_TEST_NAN_GRAD_STEPS");
+  EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(t.run_dir()) / "checkpoints" / "step_00000002"));
 }
