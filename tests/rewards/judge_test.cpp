@@ -215,3 +215,29 @@ TEST(Judge, ApiKeyComesFromTheEnvironmentAndNeverIntoTheResolvedConfig) {
     EXPECT_NE(std::string(e.what()).find("VECRL_NOT_SET_ANYWHERE, which is not set"), std::string::npos) << e.what();
   }
 }
+
+TEST(Serve, MalformedAndOversizedRequestsGet4xxAndTheServerKeepsServing) {
+  ServeProcess server;
+  ASSERT_GT(server.port(), 0);
+  httplib::Client client("127.0.0.1", server.port());
+  auto post = [&](const std::string& path, const std::string& body) {
+    auto r = client.Post(path.c_str(), body, "application/json");
+    return r ? std::make_pair(r->status, r->body) : std::make_pair(-1, std::string());
+  };
+  auto bad_json = post("/v1/chat/completions", "{not json");
+  EXPECT_EQ(bad_json.first, 400);
+  EXPECT_NE(bad_json.second.find("\"invalid_request_error\""), std::string::npos) << bad_json.second;
+  EXPECT_EQ(post("/v1/chat/completions", R"({"messages": []})").first, 400);
+  EXPECT_EQ(post("/v1/completions", R"({"prompt": "x", "max_tokens": 100000})").first, 400);
+  EXPECT_EQ(post("/v1/completions", R"({"prompt": "x", "temperature": "hot"})").first, 400);
+  EXPECT_EQ(post("/v1/completions", std::string(2 << 20, 'a')).first, 413);
+  EXPECT_EQ(post("/v1/nothing", "{}").first, 404);
+  auto models = client.Get("/v1/models");
+  ASSERT_TRUE(models);
+  EXPECT_NE(models->body.find("stories260K"), std::string::npos);
+  auto ok = post("/v1/completions", R"({"prompt": "Once upon a time", "max_tokens": 4, "temperature": 0, "logprobs": 2})");
+  ASSERT_EQ(ok.first, 200) << ok.second;
+  auto j = nlohmann::json::parse(ok.second);
+  EXPECT_EQ(j["choices"][0]["text"], ", there was a");  // greedy: the known stories260K continuation
+  EXPECT_EQ(j["choices"][0]["logprobs"]["top_logprobs"].size(), 4u);
+}
