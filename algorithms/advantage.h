@@ -5,6 +5,7 @@
 // Legend: N rollouts (P groups of G, contiguous), M answers per rollout, K reward dimensions,
 // T response tokens.
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "core/batch.h"
@@ -31,6 +32,10 @@ class AdvantageEstimator {
  public:
   virtual ~AdvantageEstimator() = default;
   virtual core::Advantages compute(const AdvantageInput& input) const = 0;
+  // State carried across steps (VPO's weight generator), saved in checkpoints so a resumed run
+  // continues exactly; empty for stateless estimators.
+  virtual std::string state() const { return {}; }
+  virtual void restore(const std::string& state) {}
 };
 
 using AdvantageRegistry = core::Registry<AdvantageEstimator, core::ConfigNode&>;

@@ -10,6 +10,7 @@
 
 #include <mutex>
 #include <random>
+#include <sstream>
 
 #include "algorithms/advantage.h"
 #include "algorithms/group_stats.h"
@@ -48,6 +49,20 @@ struct VpoOptions {
 class Vpo : public AdvantageEstimator {
  public:
   explicit Vpo(VpoOptions options) : options_(std::move(options)), rng_(options_.seed) {}
+
+  std::string state() const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::ostringstream out;
+    out << rng_;
+    return out.str();
+  }
+
+  void restore(const std::string& state) override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::istringstream in(state);
+    in >> rng_;
+    VECRL_CHECK(!in.fail(), "vpo: the checkpoint's generator state could not be read");
+  }
 
   core::Advantages compute(const AdvantageInput& input) const override {
     check_input(input);

@@ -312,7 +312,7 @@ void RlTrainer::State::save_checkpoint() {
   CheckpointContents contents;
   for (const auto& item : runner->policy()->named_parameters()) contents.policy.emplace(item.key(), item.value().detach());
   contents.state = {{"format_version", kCheckpointFormatVersion}, {"step", completed}, {"data", data->state()},
-                    {"world_size", comm->world_size()}};
+                    {"world_size", comm->world_size()}, {"advantage", estimator->state()}};
   contents.config_yaml = resolved_config;
   const auto dir = write_checkpoint(run_dir, completed, contents, *optimizer, config.checkpoint.keep_last);
   spdlog::info("checkpoint: {}", dir);
@@ -324,6 +324,8 @@ void RlTrainer::State::resume_from(const CheckpointPaths& checkpoint) {
   try {
     data->restore(contents.state.at("data"));
     completed = contents.state.at("step").get<int64_t>();
+    // Every rank draws the same number of weight vectors per step, so rank 0's state is everyone's.
+    if (contents.state.contains("advantage")) estimator->restore(contents.state["advantage"].get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(core::str_cat(checkpoint.dir, "/state.json: ", e.what()));
   }

@@ -115,3 +115,13 @@ TEST(Checkpoints, FreshRunsStartOverAndAutoResumeStartsFreshWhenEmpty) {
   auto auto_empty = make("auto_empty", {"train.steps=1", "checkpoint.resume=auto"});
   EXPECT_EQ(auto_empty->completed_steps(), 0);
 }
+
+TEST(Checkpoints, VpoResumesWithItsWeightGenerator) {
+  auto straight = make("vpo_straight", {"train.steps=4", "checkpoint.every=2", "advantage={type: vpo, seed: 5}"});
+  straight->run(quiet);
+  auto first = make("vpo_resumed", {"train.steps=2", "advantage={type: vpo, seed: 5}"});
+  first->run(quiet);
+  auto second = make("vpo_resumed", {"train.steps=4", "checkpoint.resume=required", "advantage={type: vpo, seed: 5}"});
+  second->run(quiet);
+  EXPECT_EQ(straight->parameter_vector(), second->parameter_vector());
+}
