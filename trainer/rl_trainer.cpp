@@ -41,9 +41,58 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs `fn(rows)` over index chunks of at most `size` rows.
-void for_each_chunk(const torch::Tensor& rows, int64_t size, const std::function<void(const torch::Tensor&)>& fn) {
-  for (int64_t start = 0; start < rows.size(0); start += size) fn(rows.narrow(0, start, std::min(size, rows.size(0) - start)));
+// A micro-batch: some rows of the batch, cut to their own longest prompt and response so padding
+// of other rows costs nothing.
+struct MicroBatch {
+  torch::Tensor rows;      // [m] int64
+  int64_t prompt_len = 0;  // columns kept at the right of the left-padded prompts
+  int64_t response_len = 0;
+  // [N, Lp] prompt-shaped and [N, T] response-shaped tensors restricted to this micro-batch.
+  torch::Tensor prompt_part(const torch::Tensor& x) const {
+    return x.index_select(0, rows).narrow(1, x.size(1) - prompt_len, prompt_len);
+  }
+  torch::Tensor response_part(const torch::Tensor& x) const { return x.index_select(0, rows).narrow(1, 0, response_len); }
+};
+
+// Consecutive rows grouped into micro-batches of at most `max_rows` rows and, when max_tokens > 0,
+// at most max_tokens padded tokens (rows x (longest prompt + longest response)); a single row over
+// the budget is a micro-batch of its own. Gradients add up over micro-batches, so neither limit
+// changes the update.
+std::vector<MicroBatch> plan_micro_batches(const torch::Tensor& rows, const core::Rollouts& r, int64_t max_rows,
+                                           int64_t max_tokens) {
+  // Extents, not counts: the last real column + 1 (a mask may have holes, e.g. masked tool output).
+  auto extent = [](const torch::Tensor& mask, bool from_right) {
+    const int64_t width = mask.size(1);
+    auto index = torch::arange(1, width + 1, torch::TensorOptions().dtype(torch::kLong).device(mask.device()));
+    if (from_right) index = index.flip(0);
+    return (index.unsqueeze(0) * mask.to(torch::kLong)).amax(1).to(torch::kCPU);
+  };
+  auto prompt_lengths = extent(r.prompt_mask, /*from_right=*/true);
+  auto response_lengths = extent(r.response_mask, /*from_right=*/false);
+  auto row_ids = rows.to(torch::kCPU).contiguous();
+  const int64_t* ids = row_ids.data_ptr<int64_t>();
+  std::vector<MicroBatch> out;
+  std::vector<int64_t> current;
+  int64_t lp = 0, lr = 0;
+  auto flush = [&] {
+    if (current.empty()) return;
+    out.push_back({torch::tensor(current, torch::kLong).to(rows.device()), std::max<int64_t>(lp, 1), std::max<int64_t>(lr, 1)});
+    current.clear();
+    lp = lr = 0;
+  };
+  for (int64_t k = 0; k < row_ids.numel(); ++k) {
+    const int64_t row = ids[k];
+    const int64_t p = prompt_lengths[row].item<int64_t>(), q = response_lengths[row].item<int64_t>();
+    const int64_t n = static_cast<int64_t>(current.size()) + 1;
+    const bool over_rows = n > max_rows;
+    const bool over_tokens = max_tokens > 0 && n * (std::max(lp, p) + std::max(lr, q)) > max_tokens;
+    if (!current.empty() && (over_rows || over_tokens)) flush();
+    current.push_back(row);
+    lp = std::max(lp, p);
+    lr = std::max(lr, q);
+  }
+  flush();
+  return out;
 }
 
 // "1:02:03" / "2:03" for an ETA in seconds.
@@ -425,14 +474,15 @@ std::pair<core::Rollouts, core::RewardMatrix> RlTrainer::State::sample_batch(int
 
 torch::Tensor RlTrainer::State::score_all(models::CausalLM& model, const core::Rollouts& r) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for_each_chunk(torch::arange(r.size()), config.train.micro_batch_size, [&](const torch::Tensor& rows) {
-    parts.push_back(models::score_responses(model, r.prompt_ids.index_select(0, rows),
-                                            r.prompt_mask.index_select(0, rows), r.response_ids.index_select(0, rows),
-                                            config.rollout.temperature, false)
-                        .logprobs);
-  });
-  return torch::cat(parts, 0);
+  auto out = torch::zeros(r.response_ids.sizes(), r.behaviour_logprobs.options());
+  for (const auto& micro : plan_micro_batches(torch::arange(r.size()), r, config.train.micro_batch_size,
+                                              config.train.micro_batch_tokens)) {
+    auto lp = models::score_responses(model, micro.prompt_part(r.prompt_ids), micro.prompt_part(r.prompt_mask),
+                                      micro.response_part(r.response_ids), config.rollout.temperature, false)
+                  .logprobs;
+    out.index_copy_(0, micro.rows, torch::constant_pad_nd(lp, {0, r.response_ids.size(1) - micro.response_len}));
+  }
+  return out;
 }
 
 core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Advantages& advantages,
@@ -484,20 +534,20 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
       }
       optimizer->zero_grad();
       core::MetricMap micro_sums;
-      for_each_chunk(rows, c.train.micro_batch_size, [&](const torch::Tensor& micro) {
-        auto scores = models::score_responses(policy, r.prompt_ids.index_select(0, micro),
-                                              r.prompt_mask.index_select(0, micro),
-                                              r.response_ids.index_select(0, micro), c.rollout.temperature, true);
+      for (const auto& part : plan_micro_batches(rows, r, c.train.micro_batch_size, c.train.micro_batch_tokens)) {
+        const auto& micro = part.rows;
+        auto scores = models::score_responses(policy, part.prompt_part(r.prompt_ids), part.prompt_part(r.prompt_mask),
+                                              part.response_part(r.response_ids), c.rollout.temperature, true);
         torch::Tensor total;
         for (int64_t ch = 0; ch < C; ++ch) {
           algorithms::LossInput in;
           in.logprobs = scores.logprobs;
           in.entropy = scores.entropy;
-          in.old_logprobs = old_logprobs.index_select(0, micro);
-          in.behaviour_logprobs = r.behaviour_logprobs.index_select(0, micro);
-          if (ref_logprobs.defined()) in.ref_logprobs = ref_logprobs.index_select(0, micro);
-          in.advantages = token_adv[ch].index_select(0, micro);
-          in.mask = channel_mask[ch].index_select(0, micro);
+          in.old_logprobs = part.response_part(old_logprobs);
+          in.behaviour_logprobs = part.response_part(r.behaviour_logprobs);
+          if (ref_logprobs.defined()) in.ref_logprobs = part.response_part(ref_logprobs);
+          in.advantages = part.response_part(token_adv[ch]);
+          in.mask = part.response_part(channel_mask[ch]);
           in.normalizers = norms[ch];
           auto out = loss->compute(in);
           auto weighted = out.loss * advantages.weight(ch);
@@ -518,10 +568,10 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
           micro_sums["actor/answer_nll/" + term.name] += nll.item<double>();
         }
         total.backward();
-        micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), channel_mask[0].index_select(0, micro),
+        micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), part.response_part(channel_mask[0]),
                                                              algorithms::Aggregation::kTokenMean, norms[0])
                                            .item<double>();
-      });
+      }
       if (W > 1) {
         // Each rank's loss is its share of the global loss, so the global gradient is the sum.
         std::vector<torch::Tensor> grads;

@@ -174,6 +174,7 @@ struct TrainOptions {
   int64_t mini_batches = 1;      // optimizer steps per rollout batch
   int64_t epochs = 1;            // passes over each rollout batch
   int64_t micro_batch_size = 16; // rollouts per forward/backward (does not change the result)
+  int64_t micro_batch_tokens = 0; // also cap a micro-batch's padded tokens (0 = no cap; no effect on results)
   int64_t summary_window = 10;   // steps averaged in the first/last reward summary
   int64_t samples_every = 10;    // write sample completions to samples.jsonl every N steps; 0 = never
   int64_t samples_per_log = 4;   // how many rollouts each time
@@ -185,6 +186,8 @@ struct TrainOptions {
     v.field("mini_batches", mini_batches);
     v.field("epochs", epochs);
     v.field("micro_batch_size", micro_batch_size);
+    v.field("micro_batch_tokens", micro_batch_tokens);
+    v.require(micro_batch_tokens >= 0, "micro_batch_tokens", core::str_cat("must be >= 0, got ", micro_batch_tokens));
     v.field("summary_window", summary_window);
     v.field("samples_every", samples_every);
     v.field("samples_per_log", samples_per_log);

@@ -27,8 +27,12 @@ std::vector<core::MetricMap> run_steps(std::vector<std::string> overrides, const
 TEST(TrainerFeatures, MicroBatchSizeDoesNotChangeTheUpdate) {
   auto whole = run_steps({"train.micro_batch_size=8"}, "micro_8", 1)[0];
   auto split = run_steps({"train.micro_batch_size=3"}, "micro_3", 1)[0];
-  for (const char* key : {"actor/pg_loss", "actor/grad_norm", "actor/kl_loss", "actor/entropy", "actor/pg_clipfrac"})
+  // A token budget smaller than two rows: every micro-batch is one rollout, cut to its own length.
+  auto budget = run_steps({"train.micro_batch_size=8", "train.micro_batch_tokens=12"}, "micro_tokens", 1)[0];
+  for (const char* key : {"actor/pg_loss", "actor/grad_norm", "actor/kl_loss", "actor/entropy", "actor/pg_clipfrac"}) {
     EXPECT_NEAR(whole.at(key), split.at(key), 1e-5) << key;
+    EXPECT_NEAR(whole.at(key), budget.at(key), 1e-5) << key;
+  }
 }
 
 TEST(TrainerFeatures, HdpoRunsTwoLossChannels) {
