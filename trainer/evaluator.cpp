@@ -42,6 +42,7 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
   data.prompt_field = o.prompt_field;
   data.prompt_template = o.prompt_template;
   data.add_bos = o.add_bos;
+  data.few_shot = o.few_shot;
   data.shuffle = false;
   PromptDataset dataset(data, o.seed);
   const int64_t total = o.max_prompts > 0 ? std::min(o.max_prompts, dataset.size()) : dataset.size();

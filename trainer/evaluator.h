@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "trainer/few_shot.h"
 
 namespace vecrl::models {
 class PolicyRunner;
@@ -26,6 +27,7 @@ struct EvalOptions {
   std::string prompt_field = "prompt";
   std::string prompt_template;
   bool add_bos = true;
+  FewShotOptions few_shot;
   int64_t n = 1;              // completions per prompt
   double temperature = 0.0;   // 0 = greedy (then n must be 1)
   double top_p = 1.0;
@@ -46,6 +48,7 @@ struct EvalOptions {
     v.field("prompt_field", prompt_field);
     v.field("prompt_template", prompt_template);
     v.field("add_bos", add_bos);
+    v.section("few_shot", few_shot);
     v.field("n", n);
     v.field("temperature", temperature);
     v.field("top_p", top_p);

@@ -38,7 +38,24 @@ std::string render_template(const std::string& tmpl, const nlohmann::json& recor
   return out;
 }
 
-PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed) : options_(options), rng_(seed) {
+std::string render_few_shot(const FewShotOptions& options) {
+  if (options.path.empty()) return "";
+  auto file = core::read_records(options.path);
+  VECRL_CHECK(static_cast<int64_t>(file.records.size()) >= options.count, options.path, ": ", file.records.size(),
+              " records, but few_shot.count is ", options.count);
+  std::string out;
+  for (int64_t i = 0; i < options.count; ++i) {
+    try {
+      out += render_template(options.template_text, file.records[i]) + options.separator;
+    } catch (const core::Error& e) {
+      throw core::Error(core::str_cat(options.path, ":", file.lines[i], ": ", e.what(), " (config key few_shot.template)"));
+    }
+  }
+  return out;
+}
+
+PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed)
+    : options_(options), few_shot_prefix_(render_few_shot(options.few_shot)), rng_(seed) {
   core::RecordReadOptions read;
   read.skip_bad = options.skip_bad_records;
   auto file = core::read_records(options.path, read);
@@ -101,10 +118,10 @@ void PromptDataset::restore(const nlohmann::json& state) {
 }
 
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {
-  if (!options_.prompt_template.empty()) return render_template(options_.prompt_template, record);
+  if (!options_.prompt_template.empty()) return few_shot_prefix_ + render_template(options_.prompt_template, record);
   VECRL_CHECK(record.contains(options_.prompt_field) && record[options_.prompt_field].is_string(),
               "the record has no string field '", options_.prompt_field, "'");
-  return record[options_.prompt_field].get<std::string>();
+  return few_shot_prefix_ + record[options_.prompt_field].get<std::string>();
 }
 
 }  // namespace vecrl::trainer

@@ -37,6 +37,7 @@ class PromptDataset {
   void start_epoch();
 
   DataOptions options_;
+  std::string few_shot_prefix_;
   std::vector<nlohmann::json> records_;
   std::vector<int64_t> order_;
   int64_t cursor_ = 0;

@@ -351,7 +351,8 @@ void RlTrainer::State::run_eval(int64_t step, const std::function<void(const std
   line << "eval " << result.report["name"].get<std::string>() << " at step " << step << ":";
   for (const auto& [k, v] : result.metrics)
     if (k.find("/pass@") != std::string::npos || k.find("/mean@") != std::string::npos || k.find("/score/mean") != std::string::npos)
-      line << " " << k.substr(k.rfind('/') + 1) << " " << std::setprecision(4) << v;
+      line << " " << (k.find("/score/mean") != std::string::npos ? "score" : k.substr(k.rfind('/') + 1)) << " "
+           << std::setprecision(4) << v;
   on_line(line.str());
 }
 

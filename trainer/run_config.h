@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "rewards/scoring_options.h"
 #include "trainer/evaluator.h"
+#include "trainer/few_shot.h"
 #include "trainer/lr_schedule.h"
 
 namespace vecrl::trainer {
@@ -49,6 +50,7 @@ struct DataOptions {
   bool add_bos = true;
   bool shuffle = true;                 // reshuffled every epoch from the run seed
   bool skip_bad_records = false;       // skip (and count) malformed records instead of failing
+  FewShotOptions few_shot;             // exemplars put before every prompt
 
   template <class V>
   void visit(V& v) {
@@ -58,6 +60,7 @@ struct DataOptions {
     v.field("add_bos", add_bos);
     v.field("shuffle", shuffle);
     v.field("skip_bad_records", skip_bad_records);
+    v.section("few_shot", few_shot);
     v.require(!path.empty(), "path", "is required (a .jsonl, .jsonl.gz or .json file of prompts)");
   }
 };

@@ -33,3 +33,32 @@ TEST(PromptDataset, ShuffledEpochsCoverEveryRecordAndTheCursorResumes) {
   b.restore(a.state());
   EXPECT_EQ(a.next_batch(30), b.next_batch(30));  // crosses into the next epoch identically
 }
+
+TEST(PromptDataset, FewShotExemplarsPrecedeEveryPrompt) {
+  trainer::DataOptions o;
+  o.path = std::string(VECRL_SHARED_DATA) + "/datasets/gsm8k/test.jsonl";
+  o.prompt_template = "Question: {question}\nAnswer:";
+  o.shuffle = false;
+  o.few_shot.path = std::string(VECRL_SHARED_DATA) + "/datasets/gsm8k/train.jsonl";
+  o.few_shot.count = 2;
+  o.few_shot.template_text = "Question: {question}\nAnswer: {answer}";
+  trainer::PromptDataset data(o, 1);
+  const auto prompt = data.prompt_of(data.next_batch(1)[0]);
+  EXPECT_EQ(prompt.rfind("Question: Natalia sold clips", 0), 0u) << prompt.substr(0, 80);  // train record 1
+  const auto second = prompt.find("\n\nQuestion: Weng earns");                           // train record 2
+  ASSERT_NE(second, std::string::npos);
+  const auto target = prompt.find("\n\nQuestion: Janet");                                // the test prompt itself
+  ASSERT_NE(target, std::string::npos);
+  EXPECT_LT(second, target);
+  EXPECT_EQ(prompt.substr(prompt.size() - 8), "\nAnswer:");
+  EXPECT_NE(prompt.find("#### 72\n\n"), std::string::npos);  // the first exemplar's full solution
+
+  o.few_shot.template_text = "Q: {nope}";
+  try {
+    trainer::PromptDataset bad(o, 1);
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.jsonl:1: prompt_template: the record has no field 'nope' (config key few_shot.template)"),
+              std::string::npos) << e.what();
+  }
+}
