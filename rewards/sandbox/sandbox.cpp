@@ -108,12 +108,41 @@ bool copy_file(int from, int to) {
   }
 }
 
-int child_main(void* arg) {
-  const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
-  const SandboxLimits& limits = *plan.limits;
+// Stdin from /dev/null, stdout/stderr into the parent's pipes.
+void redirect_stdio(const ChildPlan& plan) {
   const int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stderr_fd, 2) < 0)
     child_fail(plan, 0);
+}
+
+// Resource limits, the box's uid (when allowed to switch), no new privileges and the socket
+// filter, then the program. Never returns.
+[[noreturn]] void limit_and_exec(const ChildPlan& plan, bool switch_uid) {
+  const SandboxLimits& limits = *plan.limits;
+  auto limit = [&](int resource, rlim_t value) {
+    rlimit r{value, value};
+    if (setrlimit(resource, &r) != 0) child_fail(plan, 6);
+  };
+  limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu_s));
+  limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_mb) << 20);
+  limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20);
+  limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
+  limit(RLIMIT_CORE, 0);
+  limit(RLIMIT_NOFILE, 256);
+  // Raw system calls: glibc's wrappers would try to change the credentials of every thread it
+  // believes exists (the parent's worker threads, copied into its bookkeeping by clone) and wait
+  // for them forever.
+  if (switch_uid && (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, plan.uid, plan.uid, plan.uid) != 0 ||
+                     syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0))
+    child_fail(plan, 7);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_socket_filter() != 0) child_fail(plan, 8);
+  execve(plan.argv[0], plan.argv.data(), plan.env.data());
+  child_fail(plan, 9);
+}
+
+int child_main(void* arg) {
+  const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
+  redirect_stdio(plan);
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(plan, 1);
   // Hide the listed folders behind empty read-only tmpfs mounts; /tmp gets the working directory.
   for (const auto& path : plan.hidden) {
@@ -141,26 +170,7 @@ int child_main(void* arg) {
   // The root read-only as well (defence in depth: the program's uid owns nothing there anyway).
   mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr);
   if (chdir(kWorkDir) != 0) child_fail(plan, 3);
-
-  auto limit = [&](int resource, rlim_t value) {
-    rlimit r{value, value};
-    if (setrlimit(resource, &r) != 0) child_fail(plan, 6);
-  };
-  limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu_s));
-  limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_mb) << 20);
-  limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20);
-  limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
-  limit(RLIMIT_CORE, 0);
-  limit(RLIMIT_NOFILE, 256);
-  // Raw system calls: glibc's wrappers would try to change the credentials of every thread it
-  // believes exists (the parent's worker threads, copied into its bookkeeping by clone) and wait
-  // for them forever.
-  if (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, plan.uid, plan.uid, plan.uid) != 0 ||
-      syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0)
-    child_fail(plan, 7);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_socket_filter() != 0) child_fail(plan, 8);
-  execve(plan.argv[0], plan.argv.data(), plan.env.data());
-  child_fail(plan, 9);
+  limit_and_exec(plan, /*switch_uid=*/true);
 }
 
 // The weaker box for hosts without namespaces (not root): its own process group, the staging folder
@@ -169,27 +179,9 @@ int child_main(void* arg) {
 // leaves the group with setsid().
 int process_child_main(void* arg) {
   const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
-  const SandboxLimits& limits = *plan.limits;
-  const int null_fd = open("/dev/null", O_RDONLY);
-  if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stderr_fd, 2) < 0)
-    child_fail(plan, 0);
+  redirect_stdio(plan);
   if (setpgid(0, 0) != 0 || fchdir(plan.staging_fd) != 0) child_fail(plan, 3);
-  auto limit = [&](int resource, rlim_t value) {
-    rlimit r{value, value};
-    if (setrlimit(resource, &r) != 0) child_fail(plan, 6);
-  };
-  limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu_s));
-  limit(RLIMIT_AS, static_cast<rlim_t>(limits.memory_mb) << 20);
-  limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20);
-  limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
-  limit(RLIMIT_CORE, 0);
-  limit(RLIMIT_NOFILE, 256);
-  if (geteuid() == 0 && (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, plan.uid, plan.uid, plan.uid) != 0 ||
-                         syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0))
-    child_fail(plan, 7);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_socket_filter() != 0) child_fail(plan, 8);
-  execve(plan.argv[0], plan.argv.data(), plan.env.data());
-  child_fail(plan, 9);
+  limit_and_exec(plan, /*switch_uid=*/geteuid() == 0);
 }
 
 // A distinct unprivileged uid per concurrent box, so RLIMIT_NPROC counts one box's processes.

@@ -1,5 +1,6 @@
 // Format, artifact and transform modules against hand-made texts and algorithms.md's worked examples.
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include "rewards/reward_set.h"
 #include "tests/rewards/reward_fixture.h"

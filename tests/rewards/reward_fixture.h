@@ -1,6 +1,6 @@
 #pragma once
 // Small builders shared by the reward tests: rollouts from texts, reward specs from YAML.
-#include <torch/torch.h>
+#include <ATen/ATen.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -20,12 +20,12 @@ inline core::Rollouts rollouts(const std::vector<std::string>& responses, const 
   r.responses = responses;
   r.prompts = std::vector<std::string>(n, "p");
   r.samples = samples.empty() ? std::vector<nlohmann::json>(n, nlohmann::json::object()) : samples;
-  r.prompt_ids = torch::ones({n, 1}, torch::kLong);
-  r.prompt_mask = torch::ones({n, 1}, torch::kBool);
-  r.response_ids = torch::ones({n, 2}, torch::kLong);
-  r.response_mask = torch::ones({n, 2}, torch::kBool);
-  r.behaviour_logprobs = torch::zeros({n, 2});
-  r.truncated = torch::zeros({n}, torch::kBool);
+  r.prompt_ids = at::ones({n, 1}, at::kLong);
+  r.prompt_mask = at::ones({n, 1}, at::kBool);
+  r.response_ids = at::ones({n, 2}, at::kLong);
+  r.response_mask = at::ones({n, 2}, at::kBool);
+  r.behaviour_logprobs = at::zeros({n, 2});
+  r.truncated = at::zeros({n}, at::kBool);
   for (std::size_t i = 0; i < truncated.size(); ++i) r.truncated[i] = static_cast<bool>(truncated[i]);
   return r;
 }
@@ -34,9 +34,9 @@ inline core::Rollouts rollouts(const std::vector<std::string>& responses, const 
 inline core::Rollouts with_lengths(core::Rollouts r, const std::vector<int64_t>& lengths) {
   const auto n = static_cast<int64_t>(lengths.size());
   const int64_t t = *std::max_element(lengths.begin(), lengths.end());
-  r.response_ids = torch::ones({n, t}, torch::kLong);
-  r.behaviour_logprobs = torch::zeros({n, t});
-  r.response_mask = torch::arange(t).unsqueeze(0) < torch::tensor(lengths).unsqueeze(1);
+  r.response_ids = at::ones({n, t}, at::kLong);
+  r.behaviour_logprobs = at::zeros({n, t});
+  r.response_mask = at::arange(t).unsqueeze(0) < at::tensor(lengths).unsqueeze(1);
   return r;
 }
 
