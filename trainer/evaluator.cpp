@@ -79,23 +79,7 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
     g.pad_token_id = tok.eos_id();
     g.prompt_seeds = seeds;
     auto gen = models::generate(policy, prompts, o.n, g);
-    core::Rollouts r;
-    r.group_size = o.n;
-    r.prompt_ids = gen.prompt_ids;
-    r.prompt_mask = gen.prompt_mask;
-    r.response_ids = gen.tokens;
-    r.response_mask = gen.mask;
-    r.behaviour_logprobs = gen.logprobs;
-    r.truncated = gen.truncated;
-    for (int64_t i = 0; i < gen.tokens.size(0); ++i) {
-      std::vector<int64_t> ids;
-      for (int64_t t = 0; t < gen.tokens.size(1) && gen.mask[i][t].item<bool>(); ++t)
-        if (gen.tokens[i][t].item<int64_t>() != tok.eos_id()) ids.push_back(gen.tokens[i][t].item<int64_t>());
-      const auto& record = batch[i / o.n];
-      r.prompts.push_back(dataset.prompt_of(record));
-      r.responses.push_back(tok.decode(ids));
-      r.samples.push_back(record);
-    }
+    auto r = rollouts_from_generation(gen, o.n, batch, dataset, tok);
     scored.push_back(rewards.score(r));
     batches.push_back(std::move(r));
   }

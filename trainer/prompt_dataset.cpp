@@ -1,5 +1,11 @@
 #include "trainer/prompt_dataset.h"
 
+#include <ATen/ATen.h>
+
+#include "core/batch.h"
+#include "models/generation.h"
+#include "models/tokenizer.h"
+
 #include <algorithm>
 #include <numeric>
 #include <sstream>
@@ -115,6 +121,34 @@ void PromptDataset::restore(const nlohmann::json& state) {
   }
   VECRL_CHECK(cursor_ >= 0 && cursor_ <= size() && static_cast<int64_t>(order_.size()) == size(),
               "checkpoint data cursor is inconsistent (cursor ", cursor_, ", order of ", order_.size(), ")");
+}
+
+core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t group_size,
+                                        const std::vector<nlohmann::json>& batch, const PromptDataset& data,
+                                        const models::Tokenizer& tok) {
+  core::Rollouts r;
+  r.group_size = group_size;
+  r.prompt_ids = gen.prompt_ids;
+  r.prompt_mask = gen.prompt_mask;
+  r.response_ids = gen.tokens;
+  r.response_mask = gen.mask;
+  r.behaviour_logprobs = gen.logprobs;
+  r.truncated = gen.truncated;
+  auto tokens = gen.tokens.to(at::kCPU).contiguous();
+  auto mask = gen.mask.to(at::kCPU).contiguous();
+  auto token_rows = tokens.accessor<int64_t, 2>();
+  auto mask_rows = mask.accessor<bool, 2>();
+  for (int64_t i = 0; i < tokens.size(0); ++i) {
+    const auto& record = batch[i / group_size];
+    std::vector<int64_t> ids;
+    for (int64_t t = 0; t < tokens.size(1) && mask_rows[i][t]; ++t)
+      if (token_rows[i][t] != tok.eos_id()) ids.push_back(token_rows[i][t]);
+    r.prompts.push_back(data.prompt_of(record));
+    r.responses.push_back(tok.decode(ids));
+    r.samples.push_back(record);
+  }
+  r.check();
+  return r;
 }
 
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {

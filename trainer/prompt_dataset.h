@@ -10,11 +10,27 @@
 
 #include "trainer/run_config.h"
 
+namespace vecrl::core {
+struct Rollouts;
+}
+namespace vecrl::models {
+struct Generation;
+class Tokenizer;
+}  // namespace vecrl::models
+
 namespace vecrl::trainer {
 
 // Renders "{field}" placeholders of `tmpl` from a record ("{{" and "}}" are literal braces).
 // Throws naming the field when it is missing.
 std::string render_template(const std::string& tmpl, const nlohmann::json& record);
+
+class PromptDataset;
+
+// The rollouts of `gen`, G = group_size rows per record of `batch` (contiguous): tensors from the
+// generation, prompts rendered by `data`, responses decoded without the stop token.
+core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t group_size,
+                                        const std::vector<nlohmann::json>& batch, const PromptDataset& data,
+                                        const models::Tokenizer& tokenizer);
 
 class PromptDataset {
  public:

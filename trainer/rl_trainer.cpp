@@ -298,28 +298,7 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   g.pad_token_id = tok.eos_id();
   g.prompt_seeds = prompt_seeds;
   auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);
-
-  core::Rollouts r;
-  r.group_size = c.rollout.group_size;
-  r.prompt_ids = gen.prompt_ids;
-  r.prompt_mask = gen.prompt_mask;
-  r.response_ids = gen.tokens;
-  r.response_mask = gen.mask;
-  r.behaviour_logprobs = gen.logprobs;
-  r.truncated = gen.truncated;
-  auto tokens = gen.tokens.accessor<int64_t, 2>();
-  auto mask = gen.mask.accessor<bool, 2>();
-  for (int64_t i = 0; i < gen.tokens.size(0); ++i) {
-    const auto& record = batch[i / c.rollout.group_size];
-    std::vector<int64_t> ids;
-    for (int64_t t = 0; t < gen.tokens.size(1) && mask[i][t]; ++t)
-      if (tokens[i][t] != tok.eos_id()) ids.push_back(tokens[i][t]);
-    r.prompts.push_back(data->prompt_of(record));
-    r.responses.push_back(tok.decode(ids));
-    r.samples.push_back(record);
-  }
-  r.check();
-  return r;
+  return rollouts_from_generation(gen, c.rollout.group_size, batch, *data, tok);
 }
 
 void RlTrainer::State::log_samples(int64_t step, const core::Rollouts& r, const core::RewardMatrix& rewards,
