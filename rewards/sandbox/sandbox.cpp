@@ -140,6 +140,24 @@ void redirect_stdio(const ChildPlan& plan) {
   child_fail(plan, 9);
 }
 
+// The top-level folders outside the allow-list (never following a link: a link's target is itself a
+// top-level folder or lies under a visible one), then the nested extras; always /tmp.
+std::vector<std::string> folders_to_hide(const SandboxLimits& limits) {
+  std::vector<std::string> hidden{"/tmp"};
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator("/", error)) {
+    const std::string path = entry.path().string();
+    std::error_code status_error;
+    if (!entry.is_directory(status_error) || entry.is_symlink(status_error)) continue;
+    if (std::find(limits.visible_paths.begin(), limits.visible_paths.end(), path) != limits.visible_paths.end()) continue;
+    if (path != "/tmp") hidden.push_back(path);
+  }
+  VECRL_CHECK(!error, "sandbox: cannot list the root folder: ", error.message());
+  for (const auto& path : limits.hidden_paths)
+    if (std::find(hidden.begin(), hidden.end(), path) == hidden.end()) hidden.push_back(path);
+  return hidden;
+}
+
 int child_main(void* arg) {
   const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
   redirect_stdio(plan);
@@ -244,8 +262,7 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
   ChildPlan plan;
   plan.limits = &limits;
   plan.uid = next_box_uid();
-  plan.hidden = limits.hidden_paths;
-  if (std::find(plan.hidden.begin(), plan.hidden.end(), "/tmp") == plan.hidden.end()) plan.hidden.push_back("/tmp");
+  plan.hidden = folders_to_hide(limits);
   for (const auto& [name, contents] : files) {
     VECRL_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
                 "sandbox: file names must be plain names, got '", name, "'");

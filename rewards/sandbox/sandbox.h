@@ -4,8 +4,10 @@
 //    first process ends every process it started dies with it (no escape by setsid or daemonising);
 //  - an unprivileged uid (so RLIMIT_NPROC applies and root-owned files stay closed), no new
 //    privileges, a seccomp filter refusing non-Unix sockets as a second line;
-//  - a private size-limited tmpfs as its working directory; /tmp, /root, /home, /work and the other
-//    folders in `hidden_paths` are replaced by empty read-only mounts, the root is read-only;
+//  - a private size-limited tmpfs as its working directory; every top-level folder of the root
+//    except the system ones in `visible_paths` (/usr, /etc, /dev, ...) is replaced by an empty
+//    read-only mount, wherever the host keeps its data (an allow-list: a checkout under /check or
+//    /scratch is as hidden as /home), and so are the nested `hidden_paths`; the root is read-only;
 //  - CPU-time, address-space, file-size and process-count limits, a wall-clock timeout, and
 //    stdout/stderr capped (a program printing more is killed).
 // Namespaces need root (CAP_SYS_ADMIN). Without them (`isolation: auto` falls back with a warning,
@@ -30,8 +32,10 @@ struct SandboxLimits {
   int64_t file_size_mb = 16;  // largest single file
   int64_t processes = 32;     // processes and threads of the box's uid
   int64_t output_bytes = 1 << 20;  // per stream
-  std::vector<std::string> hidden_paths{"/tmp", "/var/tmp", "/dev/shm", "/root", "/home", "/work", "/mnt",
-                                        "/srv", "/opt", "/media", "/run"};
+  // Top-level folders the program may read; every other one is hidden.
+  std::vector<std::string> visible_paths{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev",
+                                         "/proc"};
+  std::vector<std::string> hidden_paths{"/dev/shm", "/dev/mqueue"};  // hidden inside the visible ones
 };
 
 struct SandboxResult {

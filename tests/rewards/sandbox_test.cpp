@@ -93,6 +93,14 @@ TEST(Sandbox, CannotReadOrWriteOutsideItsDirectory) {
   EXPECT_EQ(r.stdout_text,
             "FileNotFoundError\nFileNotFoundError\nPermissionError\nOSError\nOSError\nOSError\nok\n")
       << r.stderr_text;
+  // An allow-list, not a block-list: whatever the host keeps at the top level (a CI checkout under
+  // /check, /scratch, /data) is empty inside the box.
+  auto listing = python(
+      "import os\n"
+      "system = {'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc', 'dev', 'proc', 'tmp'}\n"
+      "print(sorted(d for d in os.listdir('/') if d not in system and os.path.isdir('/' + d)\n"
+      "             and not os.path.islink('/' + d) and os.listdir('/' + d)))\n");
+  EXPECT_EQ(listing.stdout_text, "[]\n") << listing.stderr_text;
   EXPECT_FALSE(std::filesystem::exists("/etc/vecrl_escape"));
   EXPECT_FALSE(std::filesystem::exists("/usr/vecrl_escape"));
   std::filesystem::remove_all(secret_dir);
