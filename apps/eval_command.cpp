@@ -28,7 +28,7 @@ int run_eval(const EvalArgs& args) {
   rewards::RewardSet rewards(c.rewards, c.scoring);
   models::PolicyRunner runner(c.model.path, rewards.needs_reference());
   rewards.set_models({runner.policy().ptr(), runner.reference() ? runner.reference()->ptr() : nullptr, &runner.tokenizer()});
-  auto result = trainer::evaluate(runner, rewards, c.eval, c.rollout.max_new_tokens, 0);
+  auto result = trainer::evaluate(runner, rewards, c.eval, c.data.chat, c.rollout.max_new_tokens, 0);
   std::filesystem::path out = args.out;
   if (out.empty())
     out = std::filesystem::path(c.run.output_dir) / c.run.name / "eval" /

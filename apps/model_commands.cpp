@@ -115,7 +115,7 @@ int run_tokenize(const TokenizeArgs& args) {
   auto tok = models::load_tokenizer(args.tokenizer);
   auto ids = tok->encode(args.text);
   if (args.add_special) {
-    ids.insert(ids.begin(), tok->bos_id());
+    if (tok->bos_id() >= 0) ids.insert(ids.begin(), tok->bos_id());  // Qwen has none
     ids.push_back(tok->eos_id());
   }
   std::cout << nlohmann::json({{"ids", ids}}).dump() << "\n";

@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "core/error.h"
-#include "models/tokenizer.h"
+#include "models/tokenizer_files.h"
 
 namespace vecrl::models {
 namespace fs = std::filesystem;
@@ -126,19 +126,8 @@ class SentencePieceTokenizer : public Tokenizer {
 
 }  // namespace
 
-std::vector<int64_t> encode_prompt(const Tokenizer& tokenizer, const std::string& text, bool add_bos) {
-  std::vector<int64_t> ids;
-  if (add_bos) ids.push_back(tokenizer.bos_id());
-  const auto body = tokenizer.encode(text);
-  ids.insert(ids.end(), body.begin(), body.end());
-  return ids;
-}
-
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
-  fs::path p(path);
-  if (fs::is_directory(p)) p /= "tokenizer.model";
-  VECRL_CHECK(fs::is_regular_file(p), path, ": no tokenizer found (expected a sentencepiece tokenizer.model)");
-  return std::make_unique<SentencePieceTokenizer>(p.string());
+std::unique_ptr<Tokenizer> load_sentencepiece_model(const std::string& model_file) {
+  return std::make_unique<SentencePieceTokenizer>(model_file);
 }
 
 }  // namespace vecrl::models

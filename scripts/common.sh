@@ -16,6 +16,7 @@ VECRL_PACKAGES=(
   libre2-dev    # linear-time regexes for reward checks (model output is untrusted text)
   python3       # runs HumanEval/MBPP programs inside the code-execution sandbox
   libcpp-httplib-dev libssl-dev libbrotli-dev  # `vecrl serve` and the HTTP judge (httplib is built with TLS)
+  libpcre2-dev libutf8proc-dev  # tokenizer.json pre-tokenizer patterns (look-ahead, Unicode classes) and NFC
 )
 
 vecrl_install_packages() {

@@ -35,7 +35,7 @@ std::string default_name(const std::string& path) {
 }  // namespace
 
 EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, const EvalOptions& o,
-                    int64_t default_max_new_tokens, int64_t step) {
+                    const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step) {
   VECRL_CHECK(!o.path.empty(), "eval.path: no evaluation set is configured");
   DataOptions data;
   data.path = o.path;
@@ -43,8 +43,9 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
   data.prompt_template = o.prompt_template;
   data.add_bos = o.add_bos;
   data.few_shot = o.few_shot;
+  data.chat = chat;
   data.shuffle = false;
-  PromptDataset dataset(data, o.seed);
+  PromptDataset dataset(data, o.seed, runner.model_dir());
   const int64_t total = o.max_prompts > 0 ? std::min(o.max_prompts, dataset.size()) : dataset.size();
   auto records = dataset.next_batch(total);
   const std::string name = o.name.empty() ? default_name(o.path) : o.name;
@@ -68,14 +69,14 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
     std::vector<std::vector<int64_t>> prompts;
     std::vector<uint64_t> seeds;
     for (int64_t i = start; i < end; ++i) {
-      prompts.push_back(models::encode_prompt(tok, dataset.prompt_of(records[i]), o.add_bos));
+      prompts.push_back(models::encode_prompt(tok, dataset.model_input_of(records[i]), o.add_bos));
       seeds.push_back(o.seed + static_cast<uint64_t>(i));  // prompt i samples the same at every evaluation
     }
     models::GenerationOptions g;
     g.sampler.temperature = o.temperature;
     g.sampler.top_p = o.top_p;
     g.max_new_tokens = o.max_new_tokens > 0 ? o.max_new_tokens : default_max_new_tokens;
-    g.stop_token_ids = {tok.eos_id()};
+    g.stop_token_ids = dataset.stop_token_ids(tok);
     g.pad_token_id = tok.eos_id();
     g.prompt_seeds = seeds;
     auto gen = models::generate(policy, prompts, o.n, g);

@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/metrics.h"
+#include "trainer/chat_prompt.h"
 #include "trainer/few_shot.h"
 
 namespace vecrl::models {
@@ -80,7 +81,8 @@ struct EvalReport {
   nlohmann::json report;    // metrics plus every prompt's completions and reward vectors
 };
 
+// Prompts are put in the training run's chat format (`chat`), against runner's model folder.
 EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, const EvalOptions& options,
-                    int64_t default_max_new_tokens, int64_t step);
+                    const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step);
 
 }  // namespace vecrl::trainer

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "core/batch.h"
+#include "models/chat/chat_format.h"
 #include "models/generation.h"
 #include "models/tokenizer.h"
 
@@ -60,15 +61,20 @@ std::string render_few_shot(const FewShotOptions& options) {
   return out;
 }
 
-PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed)
-    : options_(options), few_shot_prefix_(render_few_shot(options.few_shot)), rng_(seed) {
+PromptDataset::~PromptDataset() = default;
+
+PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed, const std::string& model_dir)
+    : options_(options),
+      few_shot_prefix_(render_few_shot(options.few_shot)),
+      chat_format_(models::make_chat_format(options.chat.chat_template, model_dir)),
+      rng_(seed) {
   core::RecordReadOptions read;
   read.skip_bad = options.skip_bad_records;
   auto file = core::read_records(options.path, read);
   skipped_ = file.skipped;
   for (std::size_t i = 0; i < file.records.size(); ++i) {
     try {
-      prompt_of(file.records[i]);  // every record must render
+      model_input_of(file.records[i]);  // every record must render
     } catch (const core::Error& e) {
       const std::string where = core::str_cat(options.path, ":", file.lines[i], ": ");
       if (!options.skip_bad_records) {
@@ -151,11 +157,57 @@ core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t g
   return r;
 }
 
+std::vector<models::ChatMessage> PromptDataset::messages_of(const nlohmann::json& record) const {
+  std::vector<models::ChatMessage> messages;
+  if (!options_.chat.system_prompt.empty()) messages.push_back({"system", options_.chat.system_prompt});
+  if (!options_.prompt_template.empty()) {
+    messages.push_back({"user", few_shot_prefix_ + render_template(options_.prompt_template, record)});
+    return messages;
+  }
+  VECRL_CHECK(record.contains(options_.prompt_field), "the record has no string field '", options_.prompt_field, "'");
+  const auto& prompt = record[options_.prompt_field];
+  if (prompt.is_string()) {
+    messages.push_back({"user", few_shot_prefix_ + prompt.get<std::string>()});
+    return messages;
+  }
+  // A conversation (verl's and TRL's conversational format): its own system message wins.
+  VECRL_CHECK(prompt.is_array() && !prompt.empty(), "field '", options_.prompt_field,
+              "' is neither a string nor a non-empty list of {role, content} messages");
+  if (prompt[0].is_object() && prompt[0].value("role", std::string()) == "system") messages.clear();
+  int64_t last_user = -1;
+  for (std::size_t i = 0; i < prompt.size(); ++i) {
+    const auto& m = prompt[i];
+    VECRL_CHECK(m.is_object() && m.contains("role") && m["role"].is_string() && m.contains("content") &&
+                    m["content"].is_string(),
+                "field '", options_.prompt_field, "' message ", i, " is not an object with string role and content");
+    if (m["role"] == "user") last_user = static_cast<int64_t>(messages.size());
+    messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
+  }
+  VECRL_CHECK(last_user >= 0, "field '", options_.prompt_field, "' has no user message");
+  messages[static_cast<std::size_t>(last_user)].content.insert(0, few_shot_prefix_);
+  return messages;
+}
+
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {
-  if (!options_.prompt_template.empty()) return few_shot_prefix_ + render_template(options_.prompt_template, record);
-  VECRL_CHECK(record.contains(options_.prompt_field) && record[options_.prompt_field].is_string(),
-              "the record has no string field '", options_.prompt_field, "'");
-  return few_shot_prefix_ + record[options_.prompt_field].get<std::string>();
+  const auto messages = messages_of(record);
+  for (auto m = messages.rbegin(); m != messages.rend(); ++m)
+    if (m->role == "user") return m->content;
+  return messages.back().content;
+}
+
+std::string PromptDataset::model_input_of(const nlohmann::json& record) const {
+  models::ChatRenderOptions render;
+  render.enable_thinking = options_.chat.enable_thinking;
+  return chat_format_->render(messages_of(record), render);
+}
+
+std::vector<int64_t> PromptDataset::stop_token_ids(const models::Tokenizer& tokenizer) const {
+  std::vector<int64_t> ids{tokenizer.eos_id()};
+  for (const auto& token : chat_format_->end_of_turn_tokens()) {
+    const auto id = tokenizer.token_id(token);
+    if (id >= 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  return ids;
 }
 
 }  // namespace vecrl::trainer

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,6 +17,8 @@ struct Rollouts;
 namespace vecrl::models {
 struct Generation;
 class Tokenizer;
+class ChatFormat;
+struct ChatMessage;
 }  // namespace vecrl::models
 
 namespace vecrl::trainer {
@@ -34,12 +37,21 @@ core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t g
 
 class PromptDataset {
  public:
-  PromptDataset(const DataOptions& options, uint64_t seed);
+  // `model_dir` resolves data.chat_template "auto" (from its tokenizer_config.json).
+  PromptDataset(const DataOptions& options, uint64_t seed, const std::string& model_dir = "");
+  ~PromptDataset();
 
   // The next `count` records, wrapping into a new (reshuffled) epoch as needed.
   std::vector<nlohmann::json> next_batch(int64_t count);
-  // The prompt text of a record.
+  // The prompt text of a record, as rewards and logs see it: the rendered template, or the prompt
+  // field (its last user message when the field is a list of {role, content} messages).
   std::string prompt_of(const nlohmann::json& record) const;
+  // What the model reads: the record's conversation (system prompt, few-shot, prompt) in the
+  // chat format, ending with the assistant's header.
+  std::string model_input_of(const nlohmann::json& record) const;
+  // The tokenizer's EOS and the chat format's end-of-turn tokens it knows.
+  std::vector<int64_t> stop_token_ids(const models::Tokenizer& tokenizer) const;
+  const models::ChatFormat& chat_format() const { return *chat_format_; }
   int64_t size() const { return static_cast<int64_t>(records_.size()); }
   int64_t epoch() const { return epoch_; }
   int64_t skipped() const { return skipped_; }  // malformed records skipped at load
@@ -51,9 +63,11 @@ class PromptDataset {
 
  private:
   void start_epoch();
+  std::vector<models::ChatMessage> messages_of(const nlohmann::json& record) const;
 
   DataOptions options_;
   std::string few_shot_prefix_;
+  std::unique_ptr<models::ChatFormat> chat_format_;
   std::vector<nlohmann::json> records_;
   std::vector<int64_t> order_;
   int64_t cursor_ = 0;

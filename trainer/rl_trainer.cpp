@@ -203,7 +203,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.rewards = std::make_unique<rewards::RewardSet>(c.rewards, c.scoring);
   s.estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
   s.loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
-  s.data = std::make_unique<PromptDataset>(c.data, c.run.seed);
+  s.data = std::make_unique<PromptDataset>(c.data, c.run.seed, c.model.path);
   if (s.data->skipped() > 0) spdlog::warn("{}: skipped {} malformed records", c.data.path, s.data->skipped());
   {  // Learn the loss's metric names once, so ranks can reduce a fixed list of them.
     algorithms::LossInput probe;
@@ -287,14 +287,15 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   const auto& c = config;
   const auto& tok = runner->tokenizer();
   std::vector<std::vector<int64_t>> prompts;
-  for (const auto& record : batch) prompts.push_back(models::encode_prompt(tok, data->prompt_of(record), c.data.add_bos));
+  for (const auto& record : batch)
+    prompts.push_back(models::encode_prompt(tok, data->model_input_of(record), c.data.add_bos));
   models::GenerationOptions g;
   g.sampler.temperature = c.rollout.temperature;
   g.sampler.top_k = c.rollout.top_k;
   g.sampler.top_p = c.rollout.top_p;
   g.sampler.min_p = c.rollout.min_p;
   g.max_new_tokens = c.rollout.max_new_tokens;
-  g.stop_token_ids = {tok.eos_id()};
+  g.stop_token_ids = data->stop_token_ids(tok);
   g.pad_token_id = tok.eos_id();
   g.prompt_seeds = prompt_seeds;
   auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);
@@ -319,7 +320,7 @@ void RlTrainer::State::log_samples(int64_t step, const core::Rollouts& r, const 
 void RlTrainer::State::run_eval(int64_t step, const std::function<void(const std::string&)>& on_line) {
   if (!comm->is_main()) return;
   const auto t = Clock::now();
-  auto result = evaluate(*runner, *rewards, config.eval, config.rollout.max_new_tokens, step);
+  auto result = evaluate(*runner, *rewards, config.eval, config.data.chat, config.rollout.max_new_tokens, step);
   result.metrics["timing_s/eval"] = seconds_since(t);
   for (auto& sink : sinks) sink->write(step, result.metrics);
   const auto dir = fs::path(run_dir) / "eval";

@@ -7,6 +7,7 @@
 #include "algorithms/kl.h"
 #include "core/config.h"
 #include "rewards/scoring_options.h"
+#include "trainer/chat_prompt.h"
 #include "trainer/evaluator.h"
 #include "trainer/few_shot.h"
 #include "trainer/lr_schedule.h"
@@ -47,7 +48,8 @@ struct DataOptions {
   std::string path;                    // .jsonl, .jsonl.gz or .json (a list of objects)
   std::string prompt_field = "prompt"; // the prompt, when no template is given
   std::string prompt_template;         // e.g. "Question: {question}\nAnswer:"; {field} inserts a field
-  bool add_bos = true;
+  bool add_bos = true;                 // when the tokenizer has a BOS (Qwen's has none)
+  ChatPromptOptions chat;              // chat_template, system_prompt, enable_thinking
   bool shuffle = true;                 // reshuffled every epoch from the run seed
   bool skip_bad_records = false;       // skip (and count) malformed records instead of failing
   FewShotOptions few_shot;             // exemplars put before every prompt
@@ -58,6 +60,7 @@ struct DataOptions {
     v.field("prompt_field", prompt_field);
     v.field("prompt_template", prompt_template);
     v.field("add_bos", add_bos);
+    chat.visit(v);
     v.field("shuffle", shuffle);
     v.field("skip_bad_records", skip_bad_records);
     v.section("few_shot", few_shot);

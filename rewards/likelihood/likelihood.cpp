@@ -118,7 +118,8 @@ class Likelihood : public RewardModule {
     build_rows(batch, tok, /*first_answer_only=*/true, contexts, targets, cells);
     const int64_t n = batch.rollouts.size();
     // One row per rollout; a rollout without an answer slot gets an empty (fully masked) answer.
-    std::vector<std::vector<int64_t>> row_context(n, {tok.bos_id()}), row_answer(n);
+    // A one-token placeholder context: BOS, or EOS for models without one (Qwen).
+    std::vector<std::vector<int64_t>> row_context(n, {tok.bos_id() >= 0 ? tok.bos_id() : tok.eos_id()}), row_answer(n);
     for (std::size_t k = 0; k < cells.size(); ++k) {
       row_context[cells[k].first] = contexts[k];
       row_answer[cells[k].first] = targets[k];

@@ -59,6 +59,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadConfig{"rewards=[]", "at least one reward module"},
         BadConfig{"rollout.top_p=0", "config key 'rollout.top_p': must be in (0, 1]"},
         BadConfig{"rollout.temperature=0", "config key 'rollout.temperature': must be > 0"},
+        BadConfig{"data.chat_template=vicuna", "config key 'data.chat_template': must be auto or one of chatml, llama2, llama3, plain, got 'vicuna'"},
         BadConfig{"rollout=5", "config key 'rollout': expected a mapping"},
         BadConfig{"train.mini_batches=7", "mini_batches (7) must divide the 64 rollouts"},
         BadConfig{"run.threads=-1", "config key 'run.threads': must be >= 0"},

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+
 #include "core/error.h"
+#include "models/tokenizer.h"
 #include "trainer/prompt_dataset.h"
 
 using namespace vecrl;
@@ -60,5 +64,54 @@ TEST(PromptDataset, FewShotExemplarsPrecedeEveryPrompt) {
   } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("train.jsonl:1: prompt_template: the record has no field 'nope' (config key few_shot.template)"),
               std::string::npos) << e.what();
+  }
+}
+
+namespace {
+
+std::string write_records(const std::string& name, const std::string& lines) {
+  const auto path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path) << lines;
+  return path.string();
+}
+
+}  // namespace
+
+TEST(PromptDataset, ChatFormatWrapsThePromptAndConversationsKeepTheirOwnSystem) {
+  trainer::DataOptions o;
+  o.path = write_records("vecrl-chat-records.jsonl",
+                         R"({"prompt": "What is 2+2?"})" "\n"
+                         R"({"prompt": [{"role": "system", "content": "Own system."}, {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}, {"role": "user", "content": "Sum 1+1"}]})" "\n");
+  o.shuffle = false;
+  o.chat.chat_template = "chatml";
+  o.chat.system_prompt = "Be brief.";
+  trainer::PromptDataset data(o, 1);
+  const auto records = data.next_batch(2);
+  EXPECT_EQ(data.prompt_of(records[0]), "What is 2+2?");  // rewards and logs see the bare prompt
+  EXPECT_EQ(data.model_input_of(records[0]),
+            "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(data.prompt_of(records[1]), "Sum 1+1");  // the last user message
+  EXPECT_EQ(data.model_input_of(records[1]),
+            "<|im_start|>system\nOwn system.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+            "<|im_start|>assistant\nHello<|im_end|>\n<|im_start|>user\nSum 1+1<|im_end|>\n<|im_start|>assistant\n");
+  auto qwen3 = models::load_tokenizer(std::string(VECRL_SHARED_DATA) + "/tokenizers/qwen3");
+  EXPECT_EQ(data.stop_token_ids(*qwen3), (std::vector<int64_t>{151645, 151643}));  // EOS is <|im_end|> already
+
+  // The default ("auto") against a base model is plain text: the prompt as it is.
+  o.chat = trainer::ChatPromptOptions{};
+  trainer::PromptDataset plain(o, 1, std::string(VECRL_SHARED_DATA) + "/models/stories260K");
+  EXPECT_EQ(plain.model_input_of(records[0]), "What is 2+2?");
+}
+
+TEST(PromptDataset, MalformedConversationsNameTheLine) {
+  trainer::DataOptions o;
+  o.path = write_records("vecrl-bad-chat.jsonl",
+                         R"({"prompt": "fine"})" "\n" R"({"prompt": [{"role": "user", "content": 3}]})" "\n");
+  try {
+    trainer::PromptDataset data(o, 1);
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("vecrl-bad-chat.jsonl:2: field 'prompt' message 0"), std::string::npos) << message;
   }
 }
