@@ -24,8 +24,20 @@ struct GenerateArgs {
   uint64_t seed = 0;
   bool json = false;
   int threads = 0;
+  std::string chat = "plain";  // chat format of the prompts: plain, auto (the model's), chatml, llama3, llama2
+  std::string system;          // system message (chat formats)
+  std::vector<std::string> stop;  // stop strings
 };
 int run_generate(const GenerateArgs& args);
+
+struct InitModelArgs {
+  std::string preset;
+  std::string out;
+  std::string tokenizer;  // folder whose tokenizer files are copied
+  uint64_t seed = 0;
+  double init_std = 0.02;
+};
+int run_init_model(const InitModelArgs& args);
 
 struct ScoreArgs {
   std::string model;

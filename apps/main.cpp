@@ -27,7 +27,11 @@ int main(int argc, char** argv) {
   GenerateArgs gen;
   auto* gen_cmd = app.add_subcommand("generate", "Generate continuations of prompts");
   gen_cmd->add_option("--model", gen.model, "HuggingFace model folder")->required();
-  gen_cmd->add_option("--prompt", gen.prompts, "prompt text (repeatable); BOS is prepended")->required();
+  gen_cmd->add_option("--prompt", gen.prompts, "prompt text (repeatable); BOS is prepended when the model has one")->required();
+  gen_cmd->add_option("--chat", gen.chat, "chat format of the prompt: plain, auto (the model's), chatml, llama3, llama2")
+      ->capture_default_str();
+  gen_cmd->add_option("--system", gen.system, "system message (with a chat format)");
+  gen_cmd->add_option("--stop", gen.stop, "stop string (repeatable): a completion ends once its text holds one");
   gen_cmd->add_option("--max-new-tokens", gen.max_new_tokens, "tokens to generate at most")
       ->capture_default_str()->check(CLI::PositiveNumber);
   gen_cmd->add_option("--temperature", gen.temperature, "sampling temperature; 0 = greedy")
@@ -38,6 +42,16 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
   gen_cmd->add_flag("--json", gen.json, "print JSON with ids and log-probs instead of text");
   gen_cmd->add_option("--threads", gen.threads, "CPU threads; 0 = all cores")->capture_default_str();
+
+  InitModelArgs init_model;
+  auto* init_cmd = app.add_subcommand("init-model", "Write a HuggingFace model folder of a named shape with random weights");
+  init_cmd->add_option("preset", init_model.preset, "qwen3-tiny, qwen3-50m, qwen3-500m (Qwen3-0.6B) or llama-1b (Llama-3.2-1B)")
+      ->required();
+  init_cmd->add_option("out", init_model.out, "output folder")->required();
+  init_cmd->add_option("--tokenizer", init_model.tokenizer, "folder whose tokenizer files are copied beside the weights");
+  init_cmd->add_option("--seed", init_model.seed, "weight seed")->capture_default_str();
+  init_cmd->add_option("--init-std", init_model.init_std, "standard deviation of the weights")
+      ->capture_default_str()->check(CLI::PositiveNumber);
 
   ScoreArgs score;
   auto* score_cmd = app.add_subcommand("score", "Per-token log-probs of a text as JSON");
@@ -138,6 +152,7 @@ a per-dimension summary goes to stderr.)");
     if (train_cmd->parsed()) return run_train(train);
     if (gen_cmd->parsed()) return run_generate(gen);
     if (score_cmd->parsed()) return run_score(score);
+    if (init_cmd->parsed()) return run_init_model(init_model);
     if (adv_cmd->parsed()) return run_advantage(adv);
     if (tok_cmd->parsed()) return run_tokenize(tokenize);
     if (plot_cmd->parsed()) return run_plot(plot);

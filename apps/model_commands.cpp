@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -12,7 +13,9 @@
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
 #include "models/hf_checkpoint.h"
+#include "models/chat/chat_format.h"
 #include "models/hf_export.h"
+#include "models/model_presets.h"
 #include "core/config.h"
 #include "core/safetensors.h"
 #include "models/tokenizer.h"
@@ -35,15 +38,23 @@ models::PolicyRunner inference_runner(const std::string& model, int threads) {
 int run_generate(const GenerateArgs& args) {
   auto runner = inference_runner(args.model, args.threads);
   const auto& tok = runner.tokenizer();
+  const auto chat = models::make_chat_format(args.chat, args.model);
   std::vector<std::vector<int64_t>> prompts;
-  for (const auto& p : args.prompts) prompts.push_back(models::encode_prompt(tok, p, /*add_bos=*/true));
+  for (const auto& p : args.prompts) {
+    std::vector<models::ChatMessage> messages;
+    if (!args.system.empty()) messages.push_back({"system", args.system});
+    messages.push_back({"user", p});
+    prompts.push_back(models::encode_prompt(tok, chat->render(messages, {}), /*add_bos=*/true));
+  }
   models::GenerationOptions options;
   options.sampler.temperature = args.temperature;
   options.sampler.top_k = args.top_k;
   options.sampler.top_p = args.top_p;
   options.sampler.min_p = args.min_p;
   options.max_new_tokens = args.max_new_tokens;
-  options.stop_token_ids = {tok.eos_id()};
+  options.stop_token_ids = models::stop_token_ids(*chat, tok);
+  options.stop_strings = args.stop;
+  options.decode = [&tok](const std::vector<int64_t>& ids) { return tok.decode(ids); };
   options.pad_token_id = tok.eos_id();
   options.seed = args.seed;
   auto gen = models::generate(runner.policy(), prompts, 1, options);
@@ -55,8 +66,11 @@ int run_generate(const GenerateArgs& args) {
     for (int64_t t = 0; t < length; ++t) {
       ids.push_back(gen.tokens[i][t].item<int64_t>());
       logprobs.push_back(gen.logprobs[i][t].item<double>());
-      if (ids.back() != tok.eos_id()) text_ids.push_back(ids.back());
+      text_ids.push_back(ids.back());
     }
+    if (!gen.truncated[i].item<bool>() && !text_ids.empty() &&
+        std::find(options.stop_token_ids.begin(), options.stop_token_ids.end(), text_ids.back()) != options.stop_token_ids.end())
+      text_ids.pop_back();  // the stop token is not text
     const std::string text = tok.decode(text_ids);
     if (args.json) {
       out.push_back({{"prompt", args.prompts[i]}, {"prompt_ids", prompts[i]}, {"ids", ids}, {"logprobs", logprobs},
@@ -66,6 +80,13 @@ int run_generate(const GenerateArgs& args) {
     }
   }
   if (args.json) std::cout << out.dump() << "\n";
+  return 0;
+}
+
+int run_init_model(const InitModelArgs& args) {
+  core::configure_logging("warn");
+  models::write_random_model(args.preset, args.out, args.tokenizer, args.seed, args.init_std);
+  std::cout << "wrote a random " << args.preset << " model to " << args.out << "\n";
   return 0;
 }
 

@@ -180,8 +180,10 @@ class BpeTokenizer : public Tokenizer {
   std::string decode(const std::vector<int64_t>& ids) const override {
     std::string bytes;
     for (const auto id : ids) {
-      check_id(id);
-      if (std::binary_search(special_ids_.begin(), special_ids_.end(), id)) continue;
+      // Models pad their embedding past the tokenizer (Qwen3: 151,936 rows for 151,669 tokens); a
+      // sampled padding id has no text, as in HF's decode.
+      VECRL_CHECK(id >= 0, spec_.source, ": negative token id ", id);
+      if (id >= vocab_size() || std::binary_search(special_ids_.begin(), special_ids_.end(), id)) continue;
       bytes += bytes_of_id_[static_cast<std::size_t>(id)];
     }
     return utf8_lossy(bytes);

@@ -6,6 +6,49 @@
 #include "core/error.h"
 
 namespace vecrl::models {
+namespace {
+
+// Watches each row's text for stop strings. A string completed by the newest token lies within the
+// last (its length + 2) tokens, so only that tail is decoded per step, never the whole row.
+class StopStringMatcher {
+ public:
+  StopStringMatcher(const std::vector<std::string>& strings, std::function<std::string(const std::vector<int64_t>&)> decode,
+                    int64_t rows)
+      : strings_(strings), decode_(std::move(decode)), rows_(static_cast<std::size_t>(rows)) {
+    for (const auto& s : strings_) {
+      VECRL_CHECK(!s.empty(), "generate: an empty stop string");
+      window_ = std::max(window_, s.size() + 2);
+    }
+  }
+  bool active() const { return !strings_.empty(); }
+
+  // tokens [N] int64 and alive [N] bool on the CPU; returns [N] bool: rows whose text now holds a stop string.
+  at::Tensor step(const at::Tensor& tokens, const at::Tensor& alive) {
+    auto hit = torch::zeros({static_cast<int64_t>(rows_.size())}, torch::kBool);
+    auto token = tokens.accessor<int64_t, 1>();
+    auto live = alive.accessor<bool, 1>();
+    auto out = hit.accessor<bool, 1>();
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      const auto row_index = static_cast<int64_t>(i);
+      if (!live[row_index]) continue;
+      auto& row = rows_[i];
+      row.push_back(token[row_index]);
+      const std::size_t from = row.size() > window_ ? row.size() - window_ : 0;
+      const auto tail = decode_(std::vector<int64_t>(row.begin() + static_cast<std::ptrdiff_t>(from), row.end()));
+      for (const auto& s : strings_) out[row_index] = out[row_index] || tail.find(s) != std::string::npos;
+    }
+    return hit;
+  }
+
+ private:
+  std::vector<std::string> strings_;
+  std::function<std::string(const std::vector<int64_t>&)> decode_;
+  std::vector<std::vector<int64_t>> rows_;
+  std::size_t window_ = 0;
+};
+
+}  // namespace
+
 
 uint64_t sample_seed(uint64_t prompt_seed, int64_t j) {
   uint64_t z = prompt_seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(j + 1);
@@ -85,6 +128,8 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
           options.sample_seeds.empty() ? sample_seed(prompt_seed, j) : options.sample_seeds[p * G + j]));
   }
 
+  VECRL_CHECK(options.stop_strings.empty() || options.decode, "generate: stop strings need a decode function");
+  StopStringMatcher stop_strings(options.stop_strings, options.decode, N);
   int64_t steps = 0;
   for (int64_t t = 0; t < T; ++t) {
     auto logits_cpu = next_logits.to(torch::kCPU);
@@ -101,6 +146,7 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
     logprobs.select(1, t).copy_(torch::where(alive, sampled.logprobs.to(device), torch::zeros_like(sampled.logprobs)));
     mask.select(1, t).copy_(alive);
     if (stop_ids.numel() > 0) done = done.logical_or(alive.logical_and(torch::isin(token, stop_ids)));
+    if (stop_strings.active()) done = done.logical_or(stop_strings.step(sampled.tokens, alive.to(torch::kCPU)).to(device));
     steps = t + 1;
     if (t + 1 == T || done.all().item<bool>()) break;
     auto input = tokens.select(1, t).unsqueeze(1);  // [N, 1]

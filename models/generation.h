@@ -4,6 +4,8 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "models/sampler.h"
@@ -15,6 +17,10 @@ struct GenerationOptions {
   SamplerOptions sampler;
   int64_t max_new_tokens = 64;
   std::vector<int64_t> stop_token_ids;  // generation of a row ends after one of these (kept in the output)
+  // A row also ends once its text contains one of these (the tokens that complete it are kept);
+  // `decode` turns a row's token ids into text and is required with stop strings.
+  std::vector<std::string> stop_strings;
+  std::function<std::string(const std::vector<int64_t>&)> decode;
   int64_t pad_token_id = 0;
   uint64_t seed = 0;
   // One seed per prompt (empty: derived from `seed`). Sample j of prompt p draws from its own

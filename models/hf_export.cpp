@@ -53,8 +53,11 @@ void save_hf_model(CausalLM& model, const std::string& out_dir, const std::strin
   if (!tokenizer_source_dir.empty())
     for (const char* f : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                           "vocab.json", "merges.txt"})
-      if (fs::exists(fs::path(tokenizer_source_dir) / f) && fs::path(tokenizer_source_dir) != out)
+      if (fs::exists(fs::path(tokenizer_source_dir) / f) && fs::path(tokenizer_source_dir) != out) {
         fs::copy_file(fs::path(tokenizer_source_dir) / f, out / f, fs::copy_options::overwrite_existing);
+        // A read-only source (a shared dataset folder) must not make the copy read-only too.
+        fs::permissions(out / f, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::add);
+      }
 }
 
 }  // namespace vecrl::models

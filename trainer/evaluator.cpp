@@ -76,7 +76,7 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
     g.sampler.temperature = o.temperature;
     g.sampler.top_p = o.top_p;
     g.max_new_tokens = o.max_new_tokens > 0 ? o.max_new_tokens : default_max_new_tokens;
-    g.stop_token_ids = dataset.stop_token_ids(tok);
+    dataset.set_stops(g, tok);
     g.pad_token_id = tok.eos_id();
     g.prompt_seeds = seeds;
     auto gen = models::generate(policy, prompts, o.n, g);

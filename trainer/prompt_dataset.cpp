@@ -201,13 +201,14 @@ std::string PromptDataset::model_input_of(const nlohmann::json& record) const {
   return chat_format_->render(messages_of(record), render);
 }
 
+void PromptDataset::set_stops(models::GenerationOptions& options, const models::Tokenizer& tokenizer) const {
+  options.stop_token_ids = stop_token_ids(tokenizer);
+  options.stop_strings = options_.chat.stop;
+  options.decode = [&tokenizer](const std::vector<int64_t>& ids) { return tokenizer.decode(ids); };
+}
+
 std::vector<int64_t> PromptDataset::stop_token_ids(const models::Tokenizer& tokenizer) const {
-  std::vector<int64_t> ids{tokenizer.eos_id()};
-  for (const auto& token : chat_format_->end_of_turn_tokens()) {
-    const auto id = tokenizer.token_id(token);
-    if (id >= 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
-  }
-  return ids;
+  return models::stop_token_ids(*chat_format_, tokenizer);
 }
 
 }  // namespace vecrl::trainer

@@ -16,6 +16,7 @@ struct Rollouts;
 }
 namespace vecrl::models {
 struct Generation;
+struct GenerationOptions;
 class Tokenizer;
 class ChatFormat;
 struct ChatMessage;
@@ -52,6 +53,8 @@ class PromptDataset {
   // The tokenizer's EOS and the chat format's end-of-turn tokens it knows.
   std::vector<int64_t> stop_token_ids(const models::Tokenizer& tokenizer) const;
   const models::ChatFormat& chat_format() const { return *chat_format_; }
+  // Stop ids and strings of the format and data.stop, set on `options` (decoding with `tokenizer`).
+  void set_stops(models::GenerationOptions& options, const models::Tokenizer& tokenizer) const;
   int64_t size() const { return static_cast<int64_t>(records_.size()); }
   int64_t epoch() const { return epoch_; }
   int64_t skipped() const { return skipped_; }  // malformed records skipped at load

@@ -295,7 +295,7 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   g.sampler.top_p = c.rollout.top_p;
   g.sampler.min_p = c.rollout.min_p;
   g.max_new_tokens = c.rollout.max_new_tokens;
-  g.stop_token_ids = data->stop_token_ids(tok);
+  data->set_stops(g, tok);
   g.pad_token_id = tok.eos_id();
   g.prompt_seeds = prompt_seeds;
   auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);

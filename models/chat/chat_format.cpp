@@ -1,10 +1,12 @@
 #include "models/chat/chat_format.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "models/tokenizer.h"
 
 namespace vecrl::models {
 
@@ -46,6 +48,15 @@ std::unique_ptr<ChatFormat> make_chat_format(const std::string& name, const std:
               ": the chat_template is not one of the built-in formats; set data.chat_template to one of ",
               chat_format_registry().joined_names());
   return chat_format_registry().create(recognised);
+}
+
+std::vector<int64_t> stop_token_ids(const ChatFormat& format, const Tokenizer& tokenizer) {
+  std::vector<int64_t> ids{tokenizer.eos_id()};
+  for (const auto& token : format.end_of_turn_tokens()) {
+    const auto id = tokenizer.token_id(token);
+    if (id >= 0 && std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(id);
+  }
+  return ids;
 }
 
 void check_roles(const std::vector<ChatMessage>& messages, const char* format) {

@@ -3,6 +3,7 @@
 // (Qwen), Llama-3, Llama-2 and plain text for base models, one file each, registered by name.
 // The rendered text never contains BOS: the prompt encoder adds it (data.add_bos) when the
 // tokenizer has one, so sentencepiece and byte-level tokenizers behave alike.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,10 @@ std::unique_ptr<ChatFormat> make_chat_format(const std::string& name, const std:
 
 // The built-in format a Jinja chat template implements, or "" when it is none of them.
 std::string recognise_chat_template(const std::string& jinja);
+
+class Tokenizer;
+// The tokenizer's EOS followed by the format's end-of-turn tokens the tokenizer has.
+std::vector<int64_t> stop_token_ids(const ChatFormat& format, const Tokenizer& tokenizer);
 
 // Shared check: every message has a known role.
 void check_roles(const std::vector<ChatMessage>& messages, const char* format);

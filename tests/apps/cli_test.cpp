@@ -338,3 +338,35 @@ TEST(CliEval, EvaluatesTheModelAndWritesAReport) {
   EXPECT_EQ(missing.code, 1);
   EXPECT_NE(missing.out.find("config key 'eval.path' is not set"), std::string::npos) << missing.out;
 }
+
+TEST(Cli, Qwen3ShapedModelGeneratesAndTrainsWithChatPrompts) {
+  const std::string dir = ::testing::TempDir() + "/vecrl_qwen3_tiny_" + std::to_string(getpid());
+  auto init = run("init-model qwen3-tiny " + dir + " --seed 3 --tokenizer " + VECRL_SHARED_DATA + "/tokenizers/qwen3");
+  ASSERT_EQ(init.code, 0) << init.out;
+
+  // The model's tokenizer_config.json names ChatML: the prompt is wrapped, and the generation stops
+  // at <|im_end|> as well as at the stop string.
+  auto gen = run("generate --model " + dir + " --chat auto --system 'Be brief.' --prompt 'What is 2+2?' "
+                 "--max-new-tokens 6 --temperature 0 --json");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  const auto out = nlohmann::json::parse(gen.out.substr(gen.out.find('[')))[0];
+  const auto prompt_ids = out["prompt_ids"].get<std::vector<int64_t>>();
+  ASSERT_GE(prompt_ids.size(), 3u);
+  EXPECT_EQ(prompt_ids.front(), 151644);  // <|im_start|>, no BOS (Qwen has none)
+  EXPECT_EQ(std::vector<int64_t>(prompt_ids.end() - 3, prompt_ids.end()), (std::vector<int64_t>{151644, 77091, 198}));
+
+  const std::string runs = ::testing::TempDir() + "/vecrl_qwen3_runs_" + std::to_string(getpid());
+  auto train = run(std::string("train ") + VECRL_SOURCE_DIR + "/configs/presets/gsm8k.yaml model.path=" + dir +
+                   " run.output_dir=" + runs + " run.threads=1 train.steps=1 rollout.prompts_per_step=2 "
+                   "rollout.group_size=2 rollout.max_new_tokens=6 train.mini_batches=1 eval.before_train=false "
+                   "eval.every=0 checkpoint.every=0 'data.system_prompt=Reason, then answer.' 'data.stop=[\"Question:\"]'");
+  ASSERT_EQ(train.code, 0) << train.out;
+  std::ifstream samples(runs + "/gsm8k/samples.jsonl");
+  std::string first;
+  ASSERT_TRUE(std::getline(samples, first)) << train.out;
+  // Samples show the bare question, not the chat markup around it.
+  const auto sample = nlohmann::json::parse(first);
+  const auto prompt = sample.dump();
+  EXPECT_NE(prompt.find("Question: "), std::string::npos) << prompt;
+  EXPECT_EQ(prompt.find("im_start"), std::string::npos) << prompt;
+}

@@ -120,3 +120,26 @@ TEST_F(Generation, GroupPrefixSharingEqualsGeneratingEachSampleSeparately) {
       EXPECT_TRUE(torch::allclose(shared.logprobs[row].narrow(0, 0, T), single.logprobs[0].narrow(0, 0, T), 1e-5, 1e-5));
     }
 }
+
+TEST_F(Generation, StopStringsEndARowOnceItsTextHoldsThem) {
+  const auto& tok = runner.tokenizer();
+  models::GenerationOptions o = greedy(40);
+  o.decode = [&tok](const std::vector<int64_t>& ids) { return tok.decode(ids); };
+  auto full = models::generate(runner.policy(), {{1}}, 1, o);
+  const auto text = tok.decode(generated(full, 0));
+  ASSERT_EQ(text.rfind("Once upon a time, there was a little girl", 0), 0u) << text;
+
+  // "le gi" spans the tokens of "little girl": the row ends at the token that completes it.
+  o.stop_strings = {"le gi", "never appears"};
+  auto stopped = models::generate(runner.policy(), {{1}, {1}}, 1, o);
+  const auto ids = generated(stopped, 0);
+  const auto stopped_text = tok.decode(ids);
+  EXPECT_NE(stopped_text.find("le gi"), std::string::npos) << stopped_text;
+  EXPECT_EQ(tok.decode(std::vector<int64_t>(ids.begin(), ids.end() - 1)).find("le gi"), std::string::npos);
+  EXPECT_EQ(text.rfind(stopped_text, 0), 0u);  // the same tokens as without the stop, cut short
+  EXPECT_FALSE(stopped.truncated[0].item<bool>());
+  EXPECT_LT(stopped.tokens.size(1), full.tokens.size(1));
+
+  o.decode = nullptr;
+  EXPECT_THROW(models::generate(runner.policy(), {{1}}, 1, o), std::exception);
+}
