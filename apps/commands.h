@@ -66,6 +66,27 @@ struct ExportArgs {
 };
 int run_export(const ExportArgs& args);
 
+struct BenchArgs {
+  std::string model = "qwen3-50m";  // a HuggingFace folder or a preset (vecrl init-model)
+  std::string device;               // cpu or cuda; empty = cuda when available
+  std::string vs;                   // baseline in the same run: per-sample (generate), unchunked (train)
+  int threads = 0;
+  bool json = false;
+  uint64_t seed = 0;
+  // generate
+  std::vector<int64_t> group_sizes{1, 8, 16};
+  int64_t prompts = 2;
+  int64_t prompt_tokens = 64;
+  int64_t new_tokens = 32;
+  // train
+  int64_t batch = 8;
+  int64_t response_tokens = 64;
+  int64_t steps = 3;
+  int64_t chunk_tokens = 1024;
+};
+int run_bench_generate(const BenchArgs& args);
+int run_bench_train(const BenchArgs& args);
+
 struct PlotArgs {
   std::vector<std::string> runs;  // run folders (each with metrics.jsonl)
   std::string out;                // output folder; empty = <first run>/plots

@@ -53,6 +53,36 @@ int main(int argc, char** argv) {
   init_cmd->add_option("--init-std", init_model.init_std, "standard deviation of the weights")
       ->capture_default_str()->check(CLI::PositiveNumber);
 
+  BenchArgs bench;
+  auto* bench_cmd = app.add_subcommand("bench", "Throughput against the machine's ceilings measured in the same run");
+  bench_cmd->require_subcommand(1);
+  auto add_bench_options = [&bench](CLI::App* cmd) {
+    cmd->add_option("--model", bench.model, "HuggingFace folder or preset (qwen3-tiny, qwen3-50m, qwen3-500m, llama-1b)")
+        ->capture_default_str();
+    cmd->add_option("--device", bench.device, "cpu or cuda (default: cuda when available)");
+    cmd->add_option("--threads", bench.threads, "CPU threads; 0 = all cores")->capture_default_str();
+    cmd->add_option("--seed", bench.seed, "seed of the random weights and inputs")->capture_default_str();
+    cmd->add_option("--prompt-tokens", bench.prompt_tokens, "prompt length")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_flag("--json", bench.json, "print one JSON object");
+  };
+  auto* bench_gen_cmd = bench_cmd->add_subcommand("generate", "Rollout tokens/s per group size vs the bandwidth and compute bounds");
+  add_bench_options(bench_gen_cmd);
+  bench_gen_cmd->add_option("--group-sizes", bench.group_sizes, "samples per prompt (G), one run each")
+      ->capture_default_str()->delimiter(',');
+  bench_gen_cmd->add_option("--prompts", bench.prompts, "prompts per batch")->capture_default_str()->check(CLI::PositiveNumber);
+  bench_gen_cmd->add_option("--new-tokens", bench.new_tokens, "tokens generated per sample")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_gen_cmd->add_option("--vs", bench.vs, "baseline in the same run: per-sample (each sample generated alone)");
+  auto* bench_train_cmd = bench_cmd->add_subcommand("train", "Policy-update tokens/s and the fraction of the matmul rate");
+  add_bench_options(bench_train_cmd);
+  bench_train_cmd->add_option("--batch", bench.batch, "sequences per step")->capture_default_str()->check(CLI::PositiveNumber);
+  bench_train_cmd->add_option("--response-tokens", bench.response_tokens, "response length")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_train_cmd->add_option("--steps", bench.steps, "timed steps after one warm-up")->capture_default_str()->check(CLI::PositiveNumber);
+  bench_train_cmd->add_option("--chunk-tokens", bench.chunk_tokens, "LM-head chunk of the log-prob recomputation")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd)");
+
   ScoreArgs score;
   auto* score_cmd = app.add_subcommand("score", "Per-token log-probs of a text as JSON");
   score_cmd->add_option("--model", score.model, "HuggingFace model folder")->required();
@@ -153,6 +183,8 @@ a per-dimension summary goes to stderr.)");
     if (gen_cmd->parsed()) return run_generate(gen);
     if (score_cmd->parsed()) return run_score(score);
     if (init_cmd->parsed()) return run_init_model(init_model);
+    if (bench_gen_cmd->parsed()) return run_bench_generate(bench);
+    if (bench_train_cmd->parsed()) return run_bench_train(bench);
     if (adv_cmd->parsed()) return run_advantage(adv);
     if (tok_cmd->parsed()) return run_tokenize(tokenize);
     if (plot_cmd->parsed()) return run_plot(plot);

@@ -133,13 +133,7 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   int64_t steps = 0;
   for (int64_t t = 0; t < T; ++t) {
     auto logits_cpu = next_logits.to(torch::kCPU);
-    std::vector<at::Tensor> drawn, drawn_logp;
-    for (int64_t i = 0; i < N; ++i) {
-      auto s = sample_tokens(logits_cpu.narrow(0, i, 1), options.sampler, generators[i]);
-      drawn.push_back(s.tokens);
-      drawn_logp.push_back(s.logprobs);
-    }
-    SampledTokens sampled{torch::cat(drawn), torch::cat(drawn_logp)};
+    auto sampled = sample_tokens(logits_cpu, options.sampler, generators);
     auto token = sampled.tokens.to(device);
     auto alive = done.logical_not();
     tokens.select(1, t).copy_(torch::where(alive, token, torch::full_like(token, options.pad_token_id)));

@@ -40,13 +40,19 @@ ModelConfig ModelConfig::from_hf_json(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(core::str_cat(path, ": not valid JSON: ", e.what()));
   }
-  VECRL_CHECK(c.raw.is_object(), path, ": expected a JSON object");
-  HfConfigReader reader(c.raw, path);
+  return from_hf_config(c.raw, path);
+}
+
+ModelConfig ModelConfig::from_hf_config(const nlohmann::json& json, const std::string& where) {
+  ModelConfig c;
+  c.raw = json;
+  VECRL_CHECK(c.raw.is_object(), where, ": expected a JSON object");
+  HfConfigReader reader(c.raw, where);
   c.model_type = reader.required<std::string>("model_type");
-  VECRL_CHECK(model_family_registry().contains(c.model_type), path, ": unsupported model_type '", c.model_type,
+  VECRL_CHECK(model_family_registry().contains(c.model_type), where, ": unsupported model_type '", c.model_type,
               "' (supported: ", model_family_registry().joined_names(), ")");
   model_family_registry().create(c.model_type)->read(reader, c);
-  c.validate(path);
+  c.validate(where);
   return c;
 }
 

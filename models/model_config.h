@@ -44,6 +44,8 @@ struct ModelConfig {
   // Reads config.json and dispatches on model_type. Throws naming the file and field for a missing,
   // mistyped or unsupported field or model_type.
   static ModelConfig from_hf_json(const std::string& config_json_path);
+  // The same from a parsed config.json; `where` names it in errors.
+  static ModelConfig from_hf_config(const nlohmann::json& json, const std::string& where);
   // The config.json to write for this config (the original fields, updated).
   nlohmann::json to_hf_json() const;
   void validate(const std::string& where) const;

@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include <filesystem>
-#include <fstream>
 #include <map>
 
 #include "core/error.h"
@@ -79,24 +77,23 @@ nlohmann::json model_preset_config(const std::string& name) {
   return it->second;
 }
 
+CausalLM random_model(const std::string& preset, uint64_t seed, double init_std) {
+  CausalLM model(ModelConfig::from_hf_config(model_preset_config(preset), "model preset " + preset));
+  torch::manual_seed(seed);
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_parameters()) {
+    auto& p = item.value();
+    const auto& name = item.key();
+    if (name.find("norm") != std::string::npos) p.fill_(1.0);  // RMSNorm gains
+    else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) p.zero_();
+    else p.normal_(0.0, init_std);
+  }
+  return model;
+}
+
 void write_random_model(const std::string& preset, const std::string& out_dir, const std::string& tokenizer_dir,
                         uint64_t seed, double init_std) {
-  namespace fs = std::filesystem;
-  fs::create_directories(out_dir);
-  const auto config_path = fs::path(out_dir) / "config.json";
-  std::ofstream(config_path) << model_preset_config(preset).dump(2);
-  CausalLM model(ModelConfig::from_hf_json(config_path.string()));
-  torch::manual_seed(seed);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : model->named_parameters()) {
-      auto& p = item.value();
-      const auto& name = item.key();
-      if (name.find("norm") != std::string::npos) p.fill_(1.0);  // RMSNorm gains
-      else if (name.size() >= 4 && name.compare(name.size() - 4, 4, "bias") == 0) p.zero_();
-      else p.normal_(0.0, init_std);
-    }
-  }
+  auto model = random_model(preset, seed, init_std);
   save_hf_model(model, out_dir, tokenizer_dir);
 }
 

@@ -4,6 +4,8 @@
 #include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 namespace vecrl::models {
 
 struct SamplerOptions {
@@ -21,5 +23,9 @@ struct SampledTokens {
 // logits [N, V]. The recorded log-prob is that of the tempered, untruncated distribution, the same
 // quantity the trainer recomputes (greedy records the plain softmax log-prob).
 SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options, at::Generator& generator);
+// The same with one generator per row (row i draws from generators[i]), the distribution computed
+// for all rows at once.
+SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options,
+                            std::vector<at::Generator>& generators);
 
 }  // namespace vecrl::models

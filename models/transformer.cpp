@@ -180,6 +180,10 @@ at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   return model->norm(x);
 }
 
+at::Tensor CausalLMImpl::output_weight() const {
+  return lm_head ? lm_head->weight : model->embed_tokens->weight;
+}
+
 at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) {
   if (lm_head) return lm_head(hidden);
   return torch::matmul(hidden, model->embed_tokens->weight.t());

@@ -93,6 +93,8 @@ class CausalLMImpl : public torch::nn::Module {
   at::Tensor hidden(const ForwardInput& input, KvCache* cache = nullptr);
   // LM head: [..., D] -> [..., V].
   at::Tensor logits(const at::Tensor& hidden);
+  // The LM head's weight [V, D] (the input embedding when tied): logits = hidden · weightᵀ.
+  at::Tensor output_weight() const;
   const ModelConfig& config() const { return config_; }
 
   Backbone model{nullptr};

@@ -370,3 +370,29 @@ TEST(Cli, Qwen3ShapedModelGeneratesAndTrainsWithChatPrompts) {
   EXPECT_NE(prompt.find("Question: "), std::string::npos) << prompt;
   EXPECT_EQ(prompt.find("im_start"), std::string::npos) << prompt;
 }
+
+TEST(CliBench, GenerateAndTrainReportFractionsOfCeilingsMeasuredInTheSameRun) {
+  auto gen = run("bench generate --model qwen3-tiny --group-sizes 1,2 --prompts 1 --prompt-tokens 8 --new-tokens 3 "
+                 "--vs per-sample --threads 1 --json");
+  ASSERT_EQ(gen.code, 0) << gen.out;
+  const auto g = nlohmann::json::parse(gen.out.substr(gen.out.find('{')));
+  EXPECT_GT(g["setup"]["matmul_gflops"].get<double>(), 0);
+  EXPECT_GT(g["setup"]["read_bandwidth_gbs"].get<double>(), 0);
+  ASSERT_EQ(g["results"].size(), 2u);
+  for (const auto& row : g["results"]) {
+    EXPECT_EQ(row["tokens"].get<int64_t>(), 3 * row["group_size"].get<int64_t>());  // no stop tokens: all generated
+    EXPECT_GT(row["fraction_of_bound"].get<double>(), 0);
+    EXPECT_EQ(row["baseline"]["tokens"], row["tokens"]);
+    EXPECT_GT(row["speedup_vs_baseline"].get<double>(), 0);
+  }
+  auto train = run("bench train --model qwen3-tiny --batch 2 --prompt-tokens 4 --response-tokens 4 --steps 1 "
+                   "--vs unfused --threads 1 --json");
+  ASSERT_EQ(train.code, 0) << train.out;
+  const auto t = nlohmann::json::parse(train.out.substr(train.out.find('{')))["results"];
+  EXPECT_EQ(t["tokens_per_step"].get<int64_t>(), 16);
+  EXPECT_GT(t["fraction_of_matmul_rate"].get<double>(), 0);
+  EXPECT_GT(t["baseline"]["tokens_per_s"].get<double>(), 0);
+  auto bad = run("bench generate --model no-such-preset");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("unknown model preset 'no-such-preset'"), std::string::npos) << bad.out;
+}

@@ -1,0 +1,164 @@
+// `vecrl bench generate|train`: throughput figures next to the machine's ceilings measured in the
+// same process, and optionally a naive baseline run in the same process for a ratio.
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "core/error.h"
+#include "core/hardware_limits.h"
+#include "core/runtime.h"
+#include "models/benchmarks.h"
+#include "models/hf_checkpoint.h"
+#include "models/model_presets.h"
+
+namespace vecrl::apps {
+namespace {
+
+struct BenchSetup {
+  models::CausalLM model{nullptr};
+  c10::Device device{c10::kCPU};
+  int threads = 1;
+  core::HardwareLimits limits;
+  nlohmann::json header;
+};
+
+BenchSetup set_up(const BenchArgs& args) {
+  core::configure_logging("warn");
+  BenchSetup s;
+  s.threads = core::configure_threads(args.threads);
+  const bool cuda = args.device.empty() ? torch::cuda::is_available() : args.device == "cuda";
+  VECRL_CHECK(args.device.empty() || args.device == "cpu" || args.device == "cuda", "--device: expected cpu or cuda, got '",
+              args.device, "'");
+  VECRL_CHECK(!cuda || torch::cuda::is_available(), "--device cuda: this build or machine has no CUDA device");
+  s.device = cuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  const bool is_folder = std::filesystem::is_regular_file(std::filesystem::path(args.model) / "config.json");
+  s.model = is_folder ? models::load_causal_lm(args.model) : models::random_model(args.model, args.seed);
+  s.model->to(s.device);
+  s.limits = core::measure_hardware_limits(s.device);
+  const auto cost = models::model_cost(s.model);
+  s.header = {{"model", args.model},
+              {"parameters", cost.parameters},
+              {"device", cuda ? "cuda" : "cpu"},
+              {"threads", s.threads},
+              {"matmul_gflops", s.limits.matmul_flops_per_s / 1e9},
+              {"read_bandwidth_gbs", s.limits.read_bytes_per_s / 1e9}};
+  return s;
+}
+
+void print_header(const nlohmann::json& h) {
+  std::cout << std::fixed << std::setprecision(1) << "model " << h["model"].get<std::string>() << " ("
+            << h["parameters"].get<double>() / 1e6 << "M parameters) on " << h["device"].get<std::string>() << ", "
+            << h["threads"] << " threads\n"
+            << "ceilings measured now: fp32 matmul " << h["matmul_gflops"].get<double>() << " GFLOP/s, memory read "
+            << h["read_bandwidth_gbs"].get<double>() << " GB/s\n";
+}
+
+nlohmann::json generate_row(const models::GenerateBenchResult& r, const core::HardwareLimits& limits, int64_t rows) {
+  const double bandwidth_bound = static_cast<double>(rows) * limits.read_bytes_per_s / r.bytes_per_step;
+  const double compute_bound = limits.matmul_flops_per_s / r.flops_per_token;
+  return {{"group_size", r.group_size},
+          {"tokens", r.tokens},
+          {"seconds", r.seconds},
+          {"tokens_per_s", r.tokens_per_s},
+          {"bandwidth_bound_tokens_per_s", bandwidth_bound},
+          {"compute_bound_tokens_per_s", compute_bound},
+          {"fraction_of_bound", r.tokens_per_s / std::min(bandwidth_bound, compute_bound)}};
+}
+
+double peak_rss_gb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
+}
+
+}  // namespace
+
+int run_bench_generate(const BenchArgs& args) {
+  VECRL_CHECK(args.vs.empty() || args.vs == "per-sample", "bench generate --vs: expected per-sample, got '", args.vs, "'");
+  auto s = set_up(args);
+  nlohmann::json rows = nlohmann::json::array();
+  if (!args.json) {
+    print_header(s.header);
+    std::cout << "prompts " << args.prompts << " x " << args.prompt_tokens << " tokens, " << args.new_tokens
+              << " new tokens per sample, temperature 1\n"
+              << "    G   tokens/s   bound (bandwidth / compute)   of bound" << (args.vs.empty() ? "" : "   per-sample tok/s   speed-up") << "\n";
+  }
+  for (const auto g : args.group_sizes) {
+    models::GenerateBenchOptions o;
+    o.prompts = args.prompts;
+    o.prompt_tokens = args.prompt_tokens;
+    o.new_tokens = args.new_tokens;
+    o.group_size = g;
+    o.seed = args.seed;
+    auto row = generate_row(models::bench_generate(s.model, o), s.limits, o.prompts * g);
+    if (!args.vs.empty()) {
+      const auto naive = models::bench_generate_per_sample(s.model, o);
+      row["baseline"] = generate_row(naive, s.limits, 1);
+      row["speedup_vs_baseline"] = row["tokens_per_s"].get<double>() / naive.tokens_per_s;
+    }
+    if (!args.json) {
+      std::cout << std::setw(5) << g << std::setw(11) << std::setprecision(1) << row["tokens_per_s"].get<double>()
+                << std::setw(14) << row["bandwidth_bound_tokens_per_s"].get<double>() << " / " << std::setw(10)
+                << row["compute_bound_tokens_per_s"].get<double>() << std::setw(14) << std::setprecision(3)
+                << row["fraction_of_bound"].get<double>();
+      if (!args.vs.empty())
+        std::cout << std::setw(19) << std::setprecision(1) << row["baseline"]["tokens_per_s"].get<double>() << std::setw(10)
+                  << std::setprecision(2) << row["speedup_vs_baseline"].get<double>() << "x";
+      std::cout << std::endl;
+    }
+    rows.push_back(row);
+  }
+  if (args.json) std::cout << nlohmann::json({{"bench", "generate"}, {"setup", s.header}, {"results", rows}}).dump() << "\n";
+  return 0;
+}
+
+int run_bench_train(const BenchArgs& args) {
+  VECRL_CHECK(args.vs.empty() || args.vs == "unfused", "bench train --vs: expected unfused, got '", args.vs, "'");
+  auto s = set_up(args);
+  models::TrainBenchOptions o;
+  o.batch = args.batch;
+  o.prompt_tokens = args.prompt_tokens;
+  o.response_tokens = args.response_tokens;
+  o.steps = args.steps;
+  o.chunk_tokens = args.chunk_tokens;
+  o.seed = args.seed;
+  auto describe = [&](const models::TrainBenchResult& r) {
+    const double flops = r.flops_per_step / r.seconds_per_step;
+    return nlohmann::json{{"tokens_per_step", r.tokens_per_step},
+                          {"seconds_per_step", r.seconds_per_step},
+                          {"tokens_per_s", r.tokens_per_s},
+                          {"model_gflops", flops / 1e9},
+                          {"fraction_of_matmul_rate", flops / s.limits.matmul_flops_per_s},
+                          {"peak_rss_gb", peak_rss_gb()}};  // of the process so far: the baseline runs second
+  };
+  auto result = describe(models::bench_train(s.model, o));
+  if (!args.vs.empty()) {
+    auto naive = o;
+    naive.chunk_tokens = 0;  // the whole [B, T, V] logits at once, kept by autograd for the backward pass
+    result["baseline"] = describe(models::bench_train(s.model, naive));
+    result["speedup_vs_baseline"] = result["tokens_per_s"].get<double>() / result["baseline"]["tokens_per_s"].get<double>();
+  }
+  if (args.json) {
+    std::cout << nlohmann::json({{"bench", "train"}, {"setup", s.header}, {"results", result}}).dump() << "\n";
+    return 0;
+  }
+  print_header(s.header);
+  std::cout << std::setprecision(1) << "batch " << o.batch << " x (" << o.prompt_tokens << " prompt + " << o.response_tokens
+            << " response) tokens; forward, backward and AdamW per step\n"
+            << "tokens/s " << result["tokens_per_s"].get<double>() << ", " << result["model_gflops"].get<double>()
+            << " model GFLOP/s (6 x parameters x tokens, LM head on response tokens), " << std::setprecision(3)
+            << result["fraction_of_matmul_rate"].get<double>() << " of the matmul rate; peak memory "
+            << std::setprecision(2) << result["peak_rss_gb"].get<double>() << " GB\n";
+  if (!args.vs.empty())
+    std::cout << std::setprecision(1) << "unfused LM head (plain autograd): tokens/s " << result["baseline"]["tokens_per_s"].get<double>()
+              << ", peak memory " << std::setprecision(2) << result["baseline"]["peak_rss_gb"].get<double>()
+              << " GB; fused is " << result["speedup_vs_baseline"].get<double>() << "x\n";
+  return 0;
+}
+
+}  // namespace vecrl::apps

@@ -1,0 +1,58 @@
+#include "core/hardware_limits.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+namespace vecrl::core {
+namespace {
+
+void synchronize(c10::Device device) {
+  if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
+}
+
+// The best rate (work units per second) of `repeats` timed rounds of `op`, after one warm-up.
+double best_rate(c10::Device device, double work_per_call, double min_seconds, const std::function<void()>& op) {
+  op();
+  synchronize(device);
+  constexpr int kRounds = 5;
+  double best = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    int64_t calls = 0;
+    const auto start = std::chrono::steady_clock::now();
+    double elapsed = 0;
+    do {
+      op();
+      ++calls;
+      synchronize(device);
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    } while (elapsed < min_seconds / kRounds);
+    best = std::max(best, work_per_call * static_cast<double>(calls) / elapsed);
+  }
+  return best;
+}
+
+}  // namespace
+
+HardwareLimits measure_hardware_limits(c10::Device device, int64_t matmul_size, int64_t buffer_bytes,
+                                       double min_seconds) {
+  torch::NoGradGuard no_grad;
+  HardwareLimits limits;
+  limits.matmul_size = matmul_size;
+  limits.bandwidth_buffer_bytes = buffer_bytes;
+  const auto options = torch::TensorOptions().dtype(torch::kFloat).device(device);
+  auto a = torch::randn({matmul_size, matmul_size}, options);
+  auto b = torch::randn({matmul_size, matmul_size}, options);
+  auto c = torch::empty({matmul_size, matmul_size}, options);
+  const double n = static_cast<double>(matmul_size);
+  limits.matmul_flops_per_s = best_rate(device, 2 * n * n * n, min_seconds, [&] { torch::mm_out(c, a, b); });
+  auto buffer = torch::ones({buffer_bytes / 4}, options);
+  auto total = torch::empty({}, options);
+  limits.read_bytes_per_s =
+      best_rate(device, static_cast<double>(buffer_bytes), min_seconds, [&] { torch::sum_out(total, buffer); });
+  return limits;
+}
+
+}  // namespace vecrl::core
