@@ -27,12 +27,17 @@ struct FusedTokenLogprobs : public torch::autograd::Function<FusedTokenLogprobs>
     const int64_t M = hidden.size(0);
     auto logprobs = torch::empty({M}, hidden.options().dtype(torch::kFloat));
     auto entropy = torch::zeros({with_entropy ? M : 0}, hidden.options().dtype(torch::kFloat));
+    at::Tensor last_logp;
     for (int64_t r0 = 0; r0 < M; r0 += chunk) {
       const int64_t len = std::min(chunk, M - r0);
       auto logp = chunk_logprobs(hidden.narrow(0, r0, len), weight, temperature);
+      last_logp = logp;
       logprobs.narrow(0, r0, len).copy_(logp.gather(-1, targets.narrow(0, r0, len).unsqueeze(-1)).squeeze(-1));
       if (with_entropy) entropy.narrow(0, r0, len).copy_(-(logp.exp() * logp).sum(-1));
     }
+    // One chunk holds every row: keeping its log-probs costs no more memory than recomputing them
+    // would, and saves the backward pass a second LM-head matmul.
+    if (M <= chunk && M > 0) ctx->saved_data["logp"] = last_logp;
     ctx->save_for_backward({hidden, weight, targets});
     ctx->saved_data["temperature"] = temperature;
     ctx->saved_data["with_entropy"] = with_entropy;
@@ -55,7 +60,8 @@ struct FusedTokenLogprobs : public torch::autograd::Function<FusedTokenLogprobs>
       const int64_t len = std::min(chunk, M - r0);
       auto h = hidden.narrow(0, r0, len);
       // Two [len, V] buffers at a time, updated in place.
-      auto logp = chunk_logprobs(h, weight, temperature);
+      auto logp = ctx->saved_data.count("logp") ? ctx->saved_data["logp"].toTensor().clone()
+                                                : chunk_logprobs(h, weight, temperature);
       auto grad_z = logp.exp();  // p, then the gradient
       if (entropy_grad) {
         auto entropy = -(grad_z * logp).sum(-1, /*keepdim=*/true);
