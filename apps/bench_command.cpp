@@ -126,6 +126,7 @@ int run_bench_train(const BenchArgs& args) {
   o.response_tokens = args.response_tokens;
   o.steps = args.steps;
   o.chunk_tokens = args.chunk_tokens;
+  o.activation_checkpointing = args.activation_checkpointing;
   o.seed = args.seed;
   auto describe = [&](const models::TrainBenchResult& r) {
     const double flops = r.flops_per_step / r.seconds_per_step;

@@ -83,6 +83,7 @@ struct BenchArgs {
   int64_t response_tokens = 64;
   int64_t steps = 3;
   int64_t chunk_tokens = 1024;
+  bool activation_checkpointing = false;
 };
 int run_bench_generate(const BenchArgs& args);
 int run_bench_train(const BenchArgs& args);

@@ -81,6 +81,8 @@ int main(int argc, char** argv) {
   bench_train_cmd->add_option("--steps", bench.steps, "timed steps after one warm-up")->capture_default_str()->check(CLI::PositiveNumber);
   bench_train_cmd->add_option("--chunk-tokens", bench.chunk_tokens, "LM-head chunk of the log-prob recomputation")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_train_cmd->add_flag("--activation-checkpointing", bench.activation_checkpointing,
+                            "recompute each layer's activations in the backward pass");
   bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd)");
 
   ScoreArgs score;

@@ -113,6 +113,7 @@ TrainBenchResult bench_train(CausalLM& model, const TrainBenchOptions& o) {
   auto response_ids = torch::randint(c.vocab_size, {o.batch, o.response_tokens}, generator, torch::kLong).to(device);
   auto advantages = torch::randn({o.batch, 1}, generator, torch::kFloat).to(device);
   model->train();
+  model->set_activation_checkpointing(o.activation_checkpointing);
   torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-6));
   auto step = [&] {
     optimizer.zero_grad();

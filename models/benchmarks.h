@@ -46,6 +46,7 @@ struct TrainBenchOptions {
   int64_t response_tokens = 64;
   int64_t steps = 3;                 // timed steps, after one warm-up step
   int64_t chunk_tokens = 1024;       // LM-head chunk of the fused log-prob recomputation; <= 0: plain autograd
+  bool activation_checkpointing = false;
   uint64_t seed = 0;
 };
 

@@ -161,6 +161,44 @@ at::Tensor causal_bias(const at::Tensor& key_valid, int64_t query_start, int64_t
   return torch::where(allowed, zeros, neg_inf);
 }
 
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// One decoder layer run without keeping its activations: forward under no-grad, backward runs the
+// layer again with gradients and back-propagates through that (accumulating the layer's parameter
+// gradients as it goes), returning the gradient of the layer's input.
+struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                               const at::Tensor& bias, DecoderLayerImpl* layer, int64_t index) {
+    at::Tensor out;
+    {
+      torch::NoGradGuard no_grad;
+      out = layer->forward(x, cos, sin, bias, nullptr, index);
+    }
+    ctx->save_for_backward({x, cos, sin, bias});
+    // The layer outlives the graph (it belongs to the model being trained): kept by address.
+    ctx->saved_data["layer"] = static_cast<int64_t>(reinterpret_cast<std::intptr_t>(layer));
+    ctx->saved_data["index"] = index;
+    return {out};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    auto* layer = reinterpret_cast<DecoderLayerImpl*>(static_cast<std::intptr_t>(ctx->saved_data["layer"].toInt()));
+    auto x = saved[0].detach().requires_grad_(true);
+    {
+      torch::AutoGradMode with_grad(true);
+      auto out = layer->forward(x, saved[1], saved[2], saved[3], nullptr, ctx->saved_data["index"].toInt());
+      torch::autograd::backward({out}, {grads[0]});
+    }
+    return {x.grad(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+}  // namespace
+
 at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   const int64_t B = input.tokens.size(0), T = input.tokens.size(1);
   const int64_t start = cache != nullptr ? cache->length : 0;
@@ -174,8 +212,13 @@ at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, d]
   auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
   auto bias = causal_bias(input.key_valid, start, T, x.scalar_type());
-  for (std::size_t l = 0; l < model->layers->size(); ++l)
-    x = model->layers[l]->as<DecoderLayer>()->forward(x, cos, sin, bias, cache, static_cast<int64_t>(l));
+  const bool checkpoint = activation_checkpointing_ && cache == nullptr && is_training() && torch::GradMode::is_enabled();
+  for (std::size_t l = 0; l < model->layers->size(); ++l) {
+    auto* layer = model->layers[l]->as<DecoderLayer>();
+    const auto index = static_cast<int64_t>(l);
+    x = checkpoint ? CheckpointedLayer::apply(x, cos, sin, bias, layer, index)[0]
+                   : layer->forward(x, cos, sin, bias, cache, index);
+  }
   if (cache != nullptr) cache->length += T;
   return model->norm(x);
 }

@@ -96,6 +96,10 @@ class CausalLMImpl : public torch::nn::Module {
   // The LM head's weight [V, D] (the input embedding when tied): logits = hidden · weightᵀ.
   at::Tensor output_weight() const;
   const ModelConfig& config() const { return config_; }
+  // Activation checkpointing: in training with gradients, each decoder layer keeps only its input
+  // and recomputes its activations in the backward pass (memory for ~1/3 more compute).
+  void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
+  bool activation_checkpointing() const { return activation_checkpointing_; }
 
   Backbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when the embeddings are tied
@@ -103,6 +107,7 @@ class CausalLMImpl : public torch::nn::Module {
  private:
   ModelConfig config_;
   at::Tensor inv_freq_;  // [d/2]
+  bool activation_checkpointing_ = false;
 };
 TORCH_MODULE(CausalLM);
 

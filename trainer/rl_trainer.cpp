@@ -215,6 +215,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.runner = std::make_unique<models::PolicyRunner>(c.model.path,
                                                     s.loss->needs_reference() || c.kl_in_reward.coef > 0 ||
                                                         s.rewards->needs_reference());
+  s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
   if (const char* poison = std::getenv("VECRL_TEST_NAN_GRAD_STEPS")) {  // fault injection for tests
     std::istringstream in(poison);
     for (std::string item; std::getline(in, item, ',');)

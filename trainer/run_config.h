@@ -35,11 +35,13 @@ struct RunOptions {
 };
 
 struct ModelOptions {
-  std::string path;  // HuggingFace model folder (config.json, model.safetensors, tokenizer.model)
+  std::string path;  // HuggingFace model folder (config.json, model.safetensors, a tokenizer)
+  bool activation_checkpointing = false;  // recompute each layer's activations in backward
 
   template <class V>
   void visit(V& v) {
     v.field("path", path);
+    v.field("activation_checkpointing", activation_checkpointing);
     v.require(!path.empty(), "path", "is required (a HuggingFace model folder)");
   }
 };

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include <set>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -151,6 +153,41 @@ TEST(FusedLogprobs, ValuesAndGradientsEqualPlainAutograd) {
     EXPECT_TRUE(torch::allclose(only[0], ref_logp_grad[0], 1e-5, 1e-5)) << chunk;
   }
   EXPECT_THROW(models::fused_token_logprobs(hidden, weight.t(), targets, 1.0, false, 4), vecrl::core::Error);
+}
+
+TEST(Stories260K, ActivationCheckpointingGivesTheSameGradients) {
+  auto gradients = [](bool checkpointing) {
+    models::PolicyRunner runner(kStories, false);
+    auto& model = runner.policy();
+    model->train();
+    model->set_activation_checkpointing(checkpointing);
+    auto [prompt, mask] = models::left_pad({{1, 403, 407}, {1}}, 2);
+    torch::manual_seed(2);
+    auto response = torch::randint(3, 512, {2, 9});
+    auto scores = models::score_responses(model, prompt, mask, response, 1.0, true);
+    // The graph holds checkpointed layers exactly when checkpointing is on.
+    bool found = false;
+    std::vector<torch::autograd::Node*> todo{scores.logprobs.grad_fn().get()};
+    std::set<torch::autograd::Node*> seen;
+    while (!todo.empty()) {
+      auto* node = todo.back();
+      todo.pop_back();
+      if (node == nullptr || !seen.insert(node).second) continue;
+      found = found || node->name().find("CheckpointedLayer") != std::string::npos;
+      for (const auto& edge : node->next_edges()) todo.push_back(edge.function.get());
+    }
+    EXPECT_EQ(found, checkpointing);
+    (-(scores.logprobs.sum()) - 0.1 * scores.entropy.sum()).backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : model->parameters()) grads.push_back(p.grad().clone());
+    return grads;
+  };
+  const auto plain = gradients(false), checkpointed = gradients(true);
+  ASSERT_EQ(plain.size(), checkpointed.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    ASSERT_TRUE(checkpointed[i].defined()) << i;
+    EXPECT_TRUE(torch::allclose(plain[i], checkpointed[i], 1e-5, 1e-6)) << i;
+  }
 }
 
 TEST(HfCheckpoint, RejectsMissingUnexpectedAndMisshapenTensors) {
