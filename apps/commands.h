@@ -66,6 +66,13 @@ struct ExportArgs {
 };
 int run_export(const ExportArgs& args);
 
+struct SftArgs {
+  std::string config;
+  std::vector<std::string> overrides;
+  bool resume = false;
+};
+int run_sft(const SftArgs& args);
+
 struct BenchArgs {
   std::string model = "qwen3-50m";  // a HuggingFace folder or a preset (vecrl init-model)
   std::string device;               // cpu or cuda; empty = cuda when available

@@ -24,6 +24,12 @@ int main(int argc, char** argv) {
                       "continue from the run's latest checkpoint (an error if there is none or nothing is left)");
   train_cmd->footer("SIGTERM or Ctrl-C finishes the current step, writes a checkpoint and exits 0.");
 
+  SftArgs sft;
+  auto* sft_cmd = app.add_subcommand("sft", "Supervised fine-tuning (loss on the response) from a YAML config");
+  sft_cmd->add_option("config", sft.config, "SFT config (YAML)")->required()->check(CLI::ExistingFile);
+  sft_cmd->add_option("overrides", sft.overrides, "overrides, key.path=value");
+  sft_cmd->add_flag("--resume", sft.resume, "continue from the run's latest checkpoint");
+
   GenerateArgs gen;
   auto* gen_cmd = app.add_subcommand("generate", "Generate continuations of prompts");
   gen_cmd->add_option("--model", gen.model, "HuggingFace model folder")->required();
@@ -185,6 +191,7 @@ a per-dimension summary goes to stderr.)");
     if (gen_cmd->parsed()) return run_generate(gen);
     if (score_cmd->parsed()) return run_score(score);
     if (init_cmd->parsed()) return run_init_model(init_model);
+    if (sft_cmd->parsed()) return run_sft(sft);
     if (bench_gen_cmd->parsed()) return run_bench_generate(bench);
     if (bench_train_cmd->parsed()) return run_bench_train(bench);
     if (adv_cmd->parsed()) return run_advantage(adv);

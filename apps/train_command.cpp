@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "apps/commands.h"
+#include "apps/stop_signal.h"
 #include "trainer/rl_trainer.h"
 
 namespace vecrl::apps {
@@ -19,25 +20,15 @@ void maybe_inject_exit(int64_t step, int64_t rank) {
   if (r != nullptr && s != nullptr && std::atoll(r) == rank && std::atoll(s) == step) std::_Exit(17);
 }
 
-std::atomic<bool> stop_requested{false};
-
-// SIGTERM (Slurm pre-emption) and the first Ctrl-C ask for a checkpoint at the end of the step; a
-// second Ctrl-C kills as usual.
-void on_stop_signal(int signal) {
-  stop_requested = true;
-  if (signal == SIGINT) std::signal(SIGINT, SIG_DFL);
-}
-
 }  // namespace
 
 int run_train(const TrainArgs& args) {
   auto overrides = args.overrides;
   if (args.resume) overrides.push_back("checkpoint.resume=required");
   trainer::RlTrainer trainer(trainer::load_run_config(args.config, overrides));
-  std::signal(SIGTERM, on_stop_signal);
-  std::signal(SIGINT, on_stop_signal);
+  install_stop_handlers();
   auto summary = trainer.run([](const std::string& line) { std::cout << line << std::endl; }, maybe_inject_exit,
-                             [] { return stop_requested.load(); });
+                             stop_requested);
   if (trainer.rank() != 0) return 0;
   if (summary.stopped_early) {
     std::printf("stopped by a signal after step %lld; checkpoint written. Continue with: vecrl train %s --resume\n",

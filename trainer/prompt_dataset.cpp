@@ -63,7 +63,8 @@ std::string render_few_shot(const FewShotOptions& options) {
 
 PromptDataset::~PromptDataset() = default;
 
-PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed, const std::string& model_dir)
+PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed, const std::string& model_dir,
+                             const std::function<void(const PromptDataset&, const nlohmann::json&)>& check)
     : options_(options),
       few_shot_prefix_(render_few_shot(options.few_shot)),
       chat_format_(models::make_chat_format(options.chat.chat_template, model_dir)),
@@ -75,6 +76,7 @@ PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed, const st
   for (std::size_t i = 0; i < file.records.size(); ++i) {
     try {
       model_input_of(file.records[i]);  // every record must render
+      if (check) check(*this, file.records[i]);
     } catch (const core::Error& e) {
       const std::string where = core::str_cat(options.path, ":", file.lines[i], ": ");
       if (!options.skip_bad_records) {
@@ -186,6 +188,23 @@ std::vector<models::ChatMessage> PromptDataset::messages_of(const nlohmann::json
   VECRL_CHECK(last_user >= 0, "field '", options_.prompt_field, "' has no user message");
   messages[static_cast<std::size_t>(last_user)].content.insert(0, few_shot_prefix_);
   return messages;
+}
+
+std::pair<std::string, std::string> PromptDataset::training_pair(const nlohmann::json& record,
+                                                                 const std::string& response_field,
+                                                                 const std::string& response_template) const {
+  auto messages = messages_of(record);
+  models::ChatRenderOptions render;
+  render.enable_thinking = options_.chat.enable_thinking;
+  if (messages.size() > 1 && messages.back().role == "assistant") {
+    auto answer = messages.back().content;
+    messages.pop_back();
+    return {chat_format_->render(messages, render), answer};
+  }
+  if (!response_template.empty()) return {chat_format_->render(messages, render), render_template(response_template, record)};
+  VECRL_CHECK(record.contains(response_field) && record[response_field].is_string(), "the record has no string field '",
+              response_field, "' (the answer to train on; or end a conversation with an assistant message)");
+  return {chat_format_->render(messages, render), record[response_field].get<std::string>()};
 }
 
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {

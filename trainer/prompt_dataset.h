@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <memory>
 #include <random>
 #include <string>
@@ -39,7 +41,10 @@ core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t g
 class PromptDataset {
  public:
   // `model_dir` resolves data.chat_template "auto" (from its tokenizer_config.json).
-  PromptDataset(const DataOptions& options, uint64_t seed, const std::string& model_dir = "");
+  // `check` (optional) runs on every record at load, its errors reported with file and line like
+  // the dataset's own (or the record skipped with skip_bad_records).
+  PromptDataset(const DataOptions& options, uint64_t seed, const std::string& model_dir = "",
+                const std::function<void(const PromptDataset&, const nlohmann::json&)>& check = {});
   ~PromptDataset();
 
   // The next `count` records, wrapping into a new (reshuffled) epoch as needed.
@@ -50,6 +55,11 @@ class PromptDataset {
   // What the model reads: the record's conversation (system prompt, few-shot, prompt) in the
   // chat format, ending with the assistant's header.
   std::string model_input_of(const nlohmann::json& record) const;
+  // A supervised example: what the model reads and the answer it should give. A conversation whose
+  // last message is the assistant's trains on that message; otherwise the answer is the record's
+  // `response_field`, or `response_template` rendered from it.
+  std::pair<std::string, std::string> training_pair(const nlohmann::json& record, const std::string& response_field,
+                                                    const std::string& response_template) const;
   // The tokenizer's EOS and the chat format's end-of-turn tokens it knows.
   std::vector<int64_t> stop_token_ids(const models::Tokenizer& tokenizer) const;
   const models::ChatFormat& chat_format() const { return *chat_format_; }

@@ -1,4 +1,5 @@
 #include "trainer/rl_trainer.h"
+#include "trainer/run_folder.h"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -234,24 +235,9 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
 
   s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
   s.resolved_config = core::to_yaml_string(loaded.root->resolved());
-  std::optional<CheckpointPaths> checkpoint;
-  if (c.checkpoint.resume != ResumeMode::kNever) checkpoint = latest_checkpoint(s.run_dir);
-  VECRL_CHECK(checkpoint || c.checkpoint.resume != ResumeMode::kRequired, "cannot resume: no checkpoint in ",
-              (fs::path(s.run_dir) / "checkpoints").string());
+  // Rank 0 writes; every rank computes the same global metrics.
+  const auto checkpoint = prepare_run_folder(s.run_dir, s.resolved_config, c.checkpoint.resume, s.comm->is_main());
   const auto metrics_path = fs::path(s.run_dir) / "metrics.jsonl";
-  if (s.comm->is_main()) {  // rank 0 writes; every rank computes the same global metrics
-    fs::create_directories(s.run_dir);
-    std::ofstream(fs::path(s.run_dir) / "config.yaml") << s.resolved_config;
-    if (!checkpoint) {
-      fs::remove(metrics_path);
-      fs::remove(fs::path(s.run_dir) / "samples.jsonl");
-      if (!list_checkpoints(s.run_dir).empty()) {
-        spdlog::warn("fresh run: removing the earlier checkpoints of {} (set checkpoint.resume: auto to continue them)",
-                     s.run_dir);
-        fs::remove_all(fs::path(s.run_dir) / "checkpoints");
-      }
-    }
-  }
   if (checkpoint) s.resume_from(*checkpoint);
   s.comm->barrier();  // rank 0 has prepared the run folder
   if (s.comm->is_main()) {
@@ -360,18 +346,7 @@ void RlTrainer::State::resume_from(const CheckpointPaths& checkpoint) {
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(core::str_cat(checkpoint.dir, "/state.json: ", e.what()));
   }
-  if (comm->is_main()) {  // drop metrics of steps after the checkpoint: they will be recomputed
-    const auto path = fs::path(run_dir) / "metrics.jsonl";
-    std::vector<std::string> kept;
-    std::ifstream in(path);
-    for (std::string line; std::getline(in, line);) {
-      auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-      if (!j.is_discarded() && j.value("step", int64_t{0}) <= completed) kept.push_back(line);
-    }
-    in.close();
-    std::ofstream out(path, std::ios::trunc);
-    for (const auto& line : kept) out << line << '\n';
-  }
+  if (comm->is_main()) drop_metrics_after(run_dir, completed);
   spdlog::info("resumed from {} (step {})", checkpoint.dir, completed);
 }
 

@@ -275,6 +275,9 @@ struct LoadedConfig {
   std::shared_ptr<core::ConfigNode> root;  // root->resolved() is the resolved document
 };
 
+// The document of `file` with `key.path=value` overrides applied, ready for a config's visit().
+std::shared_ptr<core::ConfigNode> open_config(const std::string& file, const std::vector<std::string>& overrides);
+
 // Reads `file`, applies `key.path=value` overrides, and parses it. Throws core::Error with the
 // file, line and key of the first problem.
 LoadedConfig load_run_config(const std::string& file, const std::vector<std::string>& overrides);

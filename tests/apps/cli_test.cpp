@@ -396,3 +396,32 @@ TEST(CliBench, GenerateAndTrainReportFractionsOfCeilingsMeasuredInTheSameRun) {
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("unknown model preset 'no-such-preset'"), std::string::npos) << bad.out;
 }
+
+TEST(Cli, SftOnConversationsWarmStartsAnRlRun) {
+  const std::string base = ::testing::TempDir() + "/vecrl_sft_base_" + std::to_string(getpid());
+  ASSERT_EQ(run("init-model qwen3-tiny " + base + " --tokenizer " + VECRL_SHARED_DATA + "/tokenizers/qwen3").code, 0);
+  const std::string data = ::testing::TempDir() + "/vecrl_sft_chat_" + std::to_string(getpid()) + ".jsonl";
+  std::ofstream(data) << R"({"prompt": [{"role": "user", "content": "What is 2+2?"}, {"role": "assistant", "content": "The answer is 4."}]})" "\n"
+                      << R"({"prompt": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 3+3?"}, {"role": "assistant", "content": "The answer is 6."}]})" "\n";
+  const std::string runs = ::testing::TempDir() + "/vecrl_sft_cli_" + std::to_string(getpid());
+  const std::string config = runs + ".yaml";
+  std::ofstream(config) << "run: {name: warm, output_dir: " << runs << ", threads: 1}\n"
+                        << "model: {path: " << base << "}\n"
+                        << "data: {path: " << data << "}\n"
+                        << "optim: {lr: 1.0e-3}\n"
+                        << "train: {steps: 3, batch_size: 2}\n";
+  auto sft = run("sft " + config);
+  ASSERT_EQ(sft.code, 0) << sft.out;
+  EXPECT_NE(sft.out.find("sft step 3/3"), std::string::npos) << sft.out;
+  const std::string final_model = runs + "/warm/final";
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+    EXPECT_TRUE(std::ifstream(final_model + "/" + f).good()) << f;
+  // The SFT output is an RL run's model.
+  auto rl = run(std::string("train ") + VECRL_SOURCE_DIR + "/configs/presets/gsm8k.yaml model.path=" + final_model +
+                " run.output_dir=" + runs + " run.threads=1 train.steps=1 rollout.prompts_per_step=2 rollout.group_size=2 "
+                "rollout.max_new_tokens=4 train.mini_batches=1 eval.before_train=false eval.every=0 checkpoint.every=0");
+  EXPECT_EQ(rl.code, 0) << rl.out;
+  auto again = run("sft " + config + " --resume");  // all 3 steps are done
+  EXPECT_EQ(again.code, 1);
+  EXPECT_NE(again.out.find("nothing left to train"), std::string::npos) << again.out;
+}

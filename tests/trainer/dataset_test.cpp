@@ -115,3 +115,21 @@ TEST(PromptDataset, MalformedConversationsNameTheLine) {
     EXPECT_NE(message.find("vecrl-bad-chat.jsonl:2: field 'prompt' message 0"), std::string::npos) << message;
   }
 }
+
+TEST(PromptDataset, TrainingPairsFromFieldsTemplatesAndConversations) {
+  trainer::DataOptions o;
+  o.path = write_records("vecrl-sft-pairs.jsonl",
+                         R"({"prompt": "Q1", "response": "A1", "solution": "S1"})" "\n"
+                         R"({"prompt": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]})" "\n");
+  o.shuffle = false;
+  o.chat.chat_template = "chatml";
+  trainer::PromptDataset data(o, 1);
+  const auto records = data.next_batch(2);
+  EXPECT_EQ(data.training_pair(records[0], "response", ""),
+            std::make_pair(std::string("<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\n"), std::string("A1")));
+  EXPECT_EQ(data.training_pair(records[0], "response", "Work: {solution}").second, "Work: S1");
+  // A conversation trains its final assistant message; the model reads everything before it.
+  EXPECT_EQ(data.training_pair(records[1], "response", ""),
+            std::make_pair(std::string("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"), std::string("4")));
+  EXPECT_THROW(data.training_pair(records[0], "missing", ""), core::Error);
+}

@@ -1,0 +1,122 @@
+// SFT: the loss is the response-only token mean, micro-batching does not change the update, a
+// small set is learned, resume equals an uninterrupted run, and conversations train their last
+// assistant message.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "models/generation.h"
+#include "models/hf_checkpoint.h"
+#include "models/logprobs.h"
+#include "models/policy_runner.h"
+#include "trainer/sft_trainer.h"
+
+using namespace vecrl;
+
+namespace {
+
+const std::string kStories = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const auto path = std::filesystem::path(::testing::TempDir()) / name;
+  std::ofstream(path) << text;
+  return path.string();
+}
+
+std::string story_pairs() {
+  return write_file("vecrl_sft_pairs.jsonl",
+                    R"({"prompt": "Once upon a time", "response": " there was a little girl named Lily."})" "\n"
+                    R"({"prompt": "Tom had a", "response": " big red ball."})" "\n"
+                    R"({"prompt": "The cat", "response": " sat on the mat."})" "\n"
+                    R"({"prompt": "One day", "response": " the sun was hot."})" "\n");
+}
+
+trainer::LoadedSftConfig config(const std::string& name, std::vector<std::string> overrides) {
+  const auto file = write_file("vecrl_sft_" + name + ".yaml",
+                               "run: {name: " + name + ", output_dir: " + ::testing::TempDir() + "/vecrl_sft_runs, threads: 1}\n"
+                               "model: {path: " + kStories + "}\n"
+                               "data: {path: " + story_pairs() + ", shuffle: false}\n"
+                               "optim: {lr: 1.0e-3}\n"
+                               "train: {steps: 2, batch_size: 4, micro_batch_size: 4}\n");
+  return trainer::load_sft_config(file, overrides);
+}
+
+std::vector<double> parameters_of(const std::string& run_dir) {
+  auto model = models::load_causal_lm(run_dir + "/final");
+  std::vector<double> out;
+  for (const auto& p : model->parameters()) {
+    auto flat = p.detach().reshape({-1}).to(torch::kDouble).contiguous();
+    out.insert(out.end(), flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Sft, LossIsTheResponseOnlyTokenMean) {
+  // The first step's loss, before any update, recomputed independently from the model.
+  trainer::SftTrainer sft(config("loss", {}));
+  const double loss = sft.step(1).at("train/loss");
+  models::PolicyRunner runner(kStories, false);
+  const auto& tok = runner.tokenizer();
+  torch::NoGradGuard no_grad;
+  double sum = 0, count = 0;
+  for (const auto& [prompt, response] : std::vector<std::pair<std::string, std::string>>{
+           {"Once upon a time", " there was a little girl named Lily."}, {"Tom had a", " big red ball."},
+           {"The cat", " sat on the mat."}, {"One day", " the sun was hot."}}) {
+    auto prompt_ids = models::encode_prompt(tok, prompt, true);
+    auto answer = tok.encode(response);
+    answer.push_back(tok.eos_id());  // plain text: EOS ends the answer
+    auto scores = models::score_responses(runner.policy(), torch::tensor(prompt_ids).view({1, -1}),
+                                          torch::ones({1, static_cast<int64_t>(prompt_ids.size())}, torch::kBool),
+                                          torch::tensor(answer).view({1, -1}), 1.0, false);
+    sum -= scores.logprobs.sum().item<double>();
+    count += static_cast<double>(answer.size());
+  }
+  EXPECT_NEAR(loss, sum / count, 1e-4);
+}
+
+TEST(Sft, MicroBatchingDoesNotChangeTheUpdate) {
+  trainer::SftTrainer whole(config("micro_whole", {}));
+  whole.run({});
+  trainer::SftTrainer split(config("micro_split", {"train.micro_batch_size=1"}));
+  split.run({});
+  const auto a = parameters_of(whole.run_dir()), b = parameters_of(split.run_dir());
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  EXPECT_LT(worst, 1e-5);
+}
+
+TEST(Sft, LearnsASmallSetAndResumesExactly) {
+  trainer::SftTrainer learner(config("learn", {"train.steps=20", "optim.lr=3.0e-3"}));
+  auto summary = learner.run({});
+  EXPECT_LT(summary.last_loss, 0.5 * summary.first_loss) << summary.first_loss << " -> " << summary.last_loss;
+
+  trainer::SftTrainer straight(config("straight", {"train.steps=4"}));
+  straight.run({});
+  trainer::SftTrainer first_half(config("halves", {"train.steps=4", "checkpoint.every=2"}));
+  int calls = 0;
+  first_half.run({}, [&calls] { return ++calls == 2; });  // stop after step 2 (a checkpoint is written)
+  trainer::SftTrainer second_half(config("halves", {"train.steps=4", "checkpoint.resume=required"}));
+  const auto resumed = second_half.run({});
+  EXPECT_EQ(resumed.first_step, 3);
+  EXPECT_EQ(parameters_of(straight.run_dir()), parameters_of(second_half.run_dir()));
+  trainer::SftTrainer done(config("halves", {"train.steps=4", "checkpoint.resume=required"}));
+  EXPECT_THROW(done.run({}), core::Error);  // nothing left to train
+}
+
+TEST(Sft, BadRecordsAreNamedWithTheirLine) {
+  const auto bad = write_file("vecrl_sft_bad.jsonl", R"({"prompt": "a", "response": "b"})" "\n" R"({"prompt": "c"})" "\n");
+  try {
+    trainer::SftTrainer sft(config("bad", {"data.path=" + bad}));
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vecrl_sft_bad.jsonl:2: the record has no string field 'response'"),
+              std::string::npos)
+        << e.what();
+  }
+}

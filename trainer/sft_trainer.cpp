@@ -1,0 +1,247 @@
+#include "trainer/sft_trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/runtime.h"
+#include "core/tensorboard.h"
+#include "models/chat/chat_format.h"
+#include "models/generation.h"
+#include "models/hf_checkpoint.h"
+#include "models/hf_export.h"
+#include "models/logprobs.h"
+#include "models/policy_runner.h"
+#include "trainer/checkpoint.h"
+#include "trainer/lr_schedule.h"
+#include "trainer/prompt_dataset.h"
+#include "trainer/run_folder.h"
+
+namespace vecrl::trainer {
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+LoadedSftConfig load_sft_config(const std::string& file, const std::vector<std::string>& overrides) {
+  LoadedSftConfig loaded;
+  loaded.root = open_config(file, overrides);
+  loaded.config.visit(*loaded.root);
+  loaded.root->finish();
+  return loaded;
+}
+
+namespace {
+
+// A batch of examples as tensors: prompts left-padded, responses right-padded, the loss mask on
+// response tokens (the closing end-of-turn or EOS token included: the model must learn to stop).
+struct SftBatch {
+  at::Tensor prompt_ids, prompt_mask, response_ids, response_mask;
+  int64_t truncated = 0;  // responses cut at max_length
+};
+
+SftBatch make_batch(const std::vector<std::vector<int64_t>>& prompts, std::vector<std::vector<int64_t>> responses,
+                    int64_t max_length, int64_t pad_id) {
+  SftBatch b;
+  int64_t longest = 1;
+  for (std::size_t i = 0; i < responses.size(); ++i) {
+    const auto room = std::max<int64_t>(1, max_length - static_cast<int64_t>(prompts[i].size()));
+    if (static_cast<int64_t>(responses[i].size()) > room) {
+      responses[i].resize(static_cast<std::size_t>(room));
+      ++b.truncated;
+    }
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(responses[i].size()));
+  }
+  std::tie(b.prompt_ids, b.prompt_mask) = models::left_pad(prompts, pad_id);
+  const auto N = static_cast<int64_t>(responses.size());
+  b.response_ids = torch::full({N, longest}, pad_id, torch::kLong);
+  b.response_mask = torch::zeros({N, longest}, torch::kBool);
+  for (int64_t i = 0; i < N; ++i) {
+    const auto& r = responses[static_cast<std::size_t>(i)];
+    const auto n = static_cast<int64_t>(r.size());
+    b.response_ids[i].narrow(0, 0, n).copy_(torch::tensor(r, torch::kLong));
+    b.response_mask[i].narrow(0, 0, n).fill_(true);
+  }
+  return b;
+}
+
+}  // namespace
+
+struct SftTrainer::State {
+  SftConfig config;
+  std::string run_dir, resolved_config;
+  std::unique_ptr<models::PolicyRunner> runner;
+  std::unique_ptr<PromptDataset> data;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::vector<std::unique_ptr<core::MetricSink>> sinks;
+  int64_t end_token = -1;  // closes every response: the chat format's end of turn, else EOS
+  int64_t total_steps = 0, completed = 0, tokens_seen = 0;
+
+  void save_checkpoint() {
+    CheckpointContents contents;
+    for (const auto& item : runner->policy()->named_parameters()) contents.policy.emplace(item.key(), item.value().detach());
+    contents.state = {{"format_version", kCheckpointFormatVersion}, {"step", completed}, {"data", data->state()},
+                      {"tokens_seen", tokens_seen}, {"kind", "sft"}};
+    contents.config_yaml = resolved_config;
+    spdlog::info("checkpoint: {}", write_checkpoint(run_dir, completed, contents, *optimizer, config.checkpoint.keep_last));
+  }
+
+  void resume_from(const CheckpointPaths& checkpoint) {
+    auto contents = read_checkpoint(checkpoint.dir, *optimizer);
+    models::load_state(runner->policy(), contents.policy, checkpoint.dir);
+    try {
+      data->restore(contents.state.at("data"));
+      completed = contents.state.at("step").get<int64_t>();
+      tokens_seen = contents.state.value("tokens_seen", int64_t{0});
+    } catch (const nlohmann::json::exception& e) {
+      throw core::Error(core::str_cat(checkpoint.dir, "/state.json: ", e.what()));
+    }
+    drop_metrics_after(run_dir, completed);
+    spdlog::info("resumed from {} (step {})", checkpoint.dir, completed);
+  }
+};
+
+SftTrainer::SftTrainer(LoadedSftConfig loaded) : state_(std::make_unique<State>()) {
+  auto& s = *state_;
+  s.config = loaded.config;
+  const auto& c = s.config;
+  core::configure_logging(c.run.log_level);
+  const int threads = core::configure_threads(c.run.threads);
+  torch::manual_seed(c.run.seed);
+  s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
+  s.resolved_config = core::to_yaml_string(loaded.root->resolved());
+  s.runner = std::make_unique<models::PolicyRunner>(c.model.path, /*load_reference=*/false);
+  s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
+  const auto& data = c.data;
+  s.data = std::make_unique<PromptDataset>(data.prompts, c.run.seed, c.model.path,
+                                           [&data](const PromptDataset& dataset, const nlohmann::json& record) {
+                                             dataset.training_pair(record, data.response_field, data.response_template);
+                                           });
+  const auto& tok = s.runner->tokenizer();
+  const auto ends = s.data->chat_format().end_of_turn_tokens();
+  s.end_token = ends.empty() ? -1 : tok.token_id(ends.front());
+  if (s.end_token < 0) s.end_token = tok.eos_id();
+  s.total_steps = c.train.steps > 0 ? c.train.steps
+                                    : std::max<int64_t>(1, c.train.epochs * s.data->size() / c.train.batch_size);
+  s.optimizer = std::make_unique<torch::optim::AdamW>(
+      s.runner->policy()->parameters(), torch::optim::AdamWOptions(c.optim.lr)
+                                             .betas({c.optim.beta1, c.optim.beta2})
+                                             .eps(c.optim.eps)
+                                             .weight_decay(c.optim.weight_decay));
+  const auto checkpoint = prepare_run_folder(s.run_dir, s.resolved_config, c.checkpoint.resume, /*is_main=*/true);
+  if (checkpoint) s.resume_from(*checkpoint);
+  s.sinks.push_back(std::make_unique<core::JsonlMetricSink>((fs::path(s.run_dir) / "metrics.jsonl").string()));
+  s.sinks.push_back(std::make_unique<core::TensorBoardSink>((fs::path(s.run_dir) / "tensorboard").string()));
+  spdlog::info("sft '{}': model {}, {} examples ({} skipped), {} steps of {} examples, {} threads", c.run.name,
+               c.model.path, s.data->size(), s.data->skipped(), s.total_steps, c.train.batch_size, threads);
+}
+
+SftTrainer::~SftTrainer() = default;
+
+int64_t SftTrainer::total_steps() const { return state_->total_steps; }
+const std::string& SftTrainer::run_dir() const { return state_->run_dir; }
+
+core::MetricMap SftTrainer::step(int64_t step) {
+  auto& s = *state_;
+  const auto& c = s.config;
+  const auto start = Clock::now();
+  const auto& tok = s.runner->tokenizer();
+  auto records = s.data->next_batch(c.train.batch_size);
+  std::vector<std::vector<int64_t>> prompts, responses;
+  for (const auto& record : records) {
+    auto [input, answer] = s.data->training_pair(record, c.data.response_field, c.data.response_template);
+    prompts.push_back(models::encode_prompt(tok, input, c.data.prompts.add_bos));
+    auto ids = tok.encode(answer);
+    ids.push_back(s.end_token);
+    responses.push_back(std::move(ids));
+  }
+  auto batch = make_batch(prompts, std::move(responses), c.train.max_length, tok.eos_id());
+  const double lr = learning_rate({c.optim.schedule, c.optim.lr, c.optim.warmup_steps, s.total_steps, c.optim.min_lr_ratio},
+                                  step);
+  for (auto& group : s.optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  auto& policy = s.runner->policy();
+  policy->train();
+  s.optimizer->zero_grad();
+  const double tokens = batch.response_mask.sum().item<double>();
+  double nll_sum = 0;
+  const int64_t N = batch.prompt_ids.size(0);
+  for (int64_t r0 = 0; r0 < N; r0 += c.train.micro_batch_size) {
+    const int64_t len = std::min(c.train.micro_batch_size, N - r0);
+    auto mask = batch.response_mask.narrow(0, r0, len);
+    auto scores = models::score_responses(policy, batch.prompt_ids.narrow(0, r0, len), batch.prompt_mask.narrow(0, r0, len),
+                                          batch.response_ids.narrow(0, r0, len), 1.0, false, c.train.chunk_tokens);
+    // Token mean over the whole batch, so micro-batching does not change the gradient.
+    auto nll = -(scores.logprobs.masked_fill(mask.logical_not(), 0)).sum() / tokens;
+    nll.backward();
+    nll_sum += nll.item<double>();
+  }
+  double grad_norm = 0;
+  {
+    std::vector<torch::Tensor> params;
+    for (auto& p : policy->parameters())
+      if (p.grad().defined()) params.push_back(p);
+    const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
+    grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+  }
+  const bool finite = std::isfinite(grad_norm) && std::isfinite(nll_sum);
+  if (finite) s.optimizer->step();  // a non-finite gradient is skipped, as in RL training
+  s.tokens_seen += static_cast<int64_t>(tokens);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  core::MetricMap m;
+  m["train/loss"] = nll_sum;
+  m["train/perplexity"] = std::exp(nll_sum);
+  m["train/grad_norm"] = grad_norm;
+  m["train/lr"] = lr;
+  m["train/epoch"] = static_cast<double>(s.data->epoch());
+  m["train/num_tokens"] = static_cast<double>(s.tokens_seen);
+  m["train/truncated"] = static_cast<double>(batch.truncated);
+  m["train/skipped_updates"] = finite ? 0.0 : 1.0;
+  m["response_length/mean"] = tokens / static_cast<double>(N);
+  m["perf/throughput"] = (tokens + batch.prompt_mask.sum().item<double>()) / seconds;
+  m["timing_s/step"] = seconds;
+  s.completed = step;
+  for (auto& sink : s.sinks) sink->write(step, m);
+  return m;
+}
+
+SftSummary SftTrainer::run(const std::function<void(const std::string&)>& on_line,
+                           const std::function<bool()>& should_stop) {
+  auto& s = *state_;
+  SftSummary summary;
+  summary.run_dir = s.run_dir;
+  summary.steps = s.total_steps;
+  summary.first_step = s.completed + 1;
+  VECRL_CHECK(summary.first_step <= s.total_steps, "nothing left to train: ", s.run_dir, " already completed ",
+              s.total_steps, " steps");
+  const auto start = Clock::now();
+  for (int64_t step = s.completed + 1; step <= s.total_steps; ++step) {
+    const auto m = this->step(step);
+    if (step == summary.first_step) summary.first_loss = m.at("train/loss");
+    summary.last_loss = m.at("train/loss");
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    const double per_step = elapsed / static_cast<double>(step - summary.first_step + 1);
+    std::ostringstream line;
+    line << std::fixed << "sft step " << step << "/" << s.total_steps << " | loss " << std::setprecision(4)
+         << m.at("train/loss") << " | grad " << std::setprecision(3) << m.at("train/grad_norm") << " | lr "
+         << std::scientific << std::setprecision(2) << m.at("train/lr") << std::fixed << " | "
+         << std::setprecision(0) << m.at("perf/throughput") << " tok/s | ETA " << std::setprecision(0)
+         << per_step * static_cast<double>(s.total_steps - step) << " s";
+    if (on_line) on_line(line.str());
+    const bool stop = should_stop && should_stop();
+    if ((s.config.checkpoint.every > 0 && step % s.config.checkpoint.every == 0) || stop || step == s.total_steps)
+      s.save_checkpoint();
+    if (stop) {
+      summary.stopped_early = true;
+      break;
+    }
+  }
+  if (!summary.stopped_early)
+    models::save_hf_model(s.runner->policy(), (fs::path(s.run_dir) / "final").string(), s.config.model.path);
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return summary;
+}
+
+}  // namespace vecrl::trainer
