@@ -4,6 +4,8 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -74,6 +76,9 @@ std::string write_checkpoint(const std::string& run_dir, int64_t step, const Che
   fs::create_directories(tmp);
   core::write_safetensors((tmp / "model.safetensors").string(), contents.policy, {{"format", "pt"}});
   torch::save(optimizer, (tmp / "optimizer.pt").string());
+  // Fault injection for the kill -9 test: die here, with the weights written but nothing complete.
+  if (const char* kill_at = std::getenv("VECRL_TEST_SIGKILL_DURING_CHECKPOINT"); kill_at && std::atoll(kill_at) == step)
+    std::raise(SIGKILL);
   write_text(tmp / "config.yaml", contents.config_yaml);
   // state.json is written last: its presence marks a complete checkpoint.
   write_text(tmp / "state.json", contents.state.dump(2));

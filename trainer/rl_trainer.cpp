@@ -1,4 +1,5 @@
 #include "trainer/rl_trainer.h"
+#include "trainer/grad_norm_monitor.h"
 #include "trainer/run_folder.h"
 
 #include <spdlog/spdlog.h>
@@ -106,6 +107,17 @@ std::string clock_time(double seconds) {
   return os.str();
 }
 
+// Steps listed in an environment variable ("2,5"), for fault injection in tests.
+std::vector<int64_t> steps_from_env(const char* name) {
+  std::vector<int64_t> steps;
+  if (const char* list = std::getenv(name)) {
+    std::istringstream in(list);
+    for (std::string item; std::getline(in, item, ',');)
+      if (!item.empty()) steps.push_back(std::stoll(item));
+  }
+  return steps;
+}
+
 // One console line per step: progress, trained reward dimensions, KL, length, throughput, ETA.
 std::string format_line(int64_t step, int64_t total, const core::MetricMap& m, const std::vector<std::string>& dims,
                         double seconds_per_step) {
@@ -134,6 +146,7 @@ struct RlTrainer::State {
   std::unique_ptr<distributed::Communicator> comm;
   int64_t local_prompts = 0;  // prompts_per_step / world size
   std::vector<std::string> loss_metric_keys;  // the metric names the loss reports
+  GradNormMonitor grad_monitor;
   std::unique_ptr<models::PolicyRunner> runner;
   std::unique_ptr<PromptDataset> data;
   std::unique_ptr<rewards::RewardSet> rewards;
@@ -146,7 +159,7 @@ struct RlTrainer::State {
   int64_t completed = 0;  // last completed step
   int64_t last_saved = -1;
   int64_t consecutive_skipped = 0;  // steps in a row whose updates were all skipped
-  std::vector<int64_t> poisoned_steps;  // fault injection for tests (VECRL_TEST_NAN_GRAD_STEPS)
+  std::vector<int64_t> poisoned_steps, spiked_steps;  // fault injection for tests
 
   void save_checkpoint();
   // Rank 0 evaluates on eval.path, logs eval/<name>/... metrics at `step` and writes the report.
@@ -217,11 +230,10 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                                     s.loss->needs_reference() || c.kl_in_reward.coef > 0 ||
                                                         s.rewards->needs_reference());
   s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
-  if (const char* poison = std::getenv("VECRL_TEST_NAN_GRAD_STEPS")) {  // fault injection for tests
-    std::istringstream in(poison);
-    for (std::string item; std::getline(in, item, ',');)
-      if (!item.empty()) s.poisoned_steps.push_back(std::stoll(item));
-  }
+  // Fault injection for tests: gradients turned NaN, or multiplied 10^4, at the listed steps.
+  s.poisoned_steps = steps_from_env("VECRL_TEST_NAN_GRAD_STEPS");
+  s.spiked_steps = steps_from_env("VECRL_TEST_GRAD_SPIKE_STEPS");
+  s.grad_monitor = GradNormMonitor(c.optim.grad_spike_factor);
   s.rewards->set_models({s.runner->policy().ptr(), s.runner->reference() ? s.runner->reference()->ptr() : nullptr,
                          &s.runner->tokenizer()});
   auto& policy = s.runner->policy();
@@ -329,7 +341,8 @@ void RlTrainer::State::save_checkpoint() {
   CheckpointContents contents;
   for (const auto& item : runner->policy()->named_parameters()) contents.policy.emplace(item.key(), item.value().detach());
   contents.state = {{"format_version", kCheckpointFormatVersion}, {"step", completed}, {"data", data->state()},
-                    {"world_size", comm->world_size()}, {"advantage", estimator->state()}};
+                    {"world_size", comm->world_size()}, {"advantage", estimator->state()},
+                    {"grad_norms", grad_monitor.history()}};
   contents.config_yaml = resolved_config;
   const auto dir = write_checkpoint(run_dir, completed, contents, *optimizer, config.checkpoint.keep_last);
   spdlog::info("checkpoint: {}", dir);
@@ -343,6 +356,7 @@ void RlTrainer::State::resume_from(const CheckpointPaths& checkpoint) {
     completed = contents.state.at("step").get<int64_t>();
     // Every rank draws the same number of weight vectors per step, so rank 0's state is everyone's.
     if (contents.state.contains("advantage")) estimator->restore(contents.state["advantage"].get<std::string>());
+    if (contents.state.contains("grad_norms")) grad_monitor.restore(contents.state["grad_norms"].get<std::vector<double>>());
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(core::str_cat(checkpoint.dir, "/state.json: ", e.what()));
   }
@@ -552,15 +566,27 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
         for (std::size_t i = 0; i < keys.size(); ++i) micro_sums[keys[i]] = reduced[static_cast<int64_t>(i)].item<double>();
       }
       const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
-      if (std::find(poisoned_steps.begin(), poisoned_steps.end(), step) != poisoned_steps.end())
-        for (auto& p : params)
-          if (p.grad().defined()) p.mutable_grad().fill_(NAN);
+      const bool poisoned = std::find(poisoned_steps.begin(), poisoned_steps.end(), step) != poisoned_steps.end();
+      const bool spiked = std::find(spiked_steps.begin(), spiked_steps.end(), step) != spiked_steps.end();
+      for (auto& p : params) {
+        if (!p.grad().defined()) continue;
+        if (poisoned) p.mutable_grad().fill_(NAN);
+        if (spiked) p.mutable_grad().mul_(1e4);
+      }
       // A non-finite gradient (NaN/Inf loss, reward or advantage upstream) never reaches the
       // weights: the update is skipped and counted. Every rank sees the same reduced gradient, so
       // all skip together.
       const double grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
       if (std::isfinite(grad_norm)) {
         micro_sums["actor/grad_norm"] = grad_norm;
+        micro_sums["actor/grad_clipped"] += grad_norm > max_norm ? 1.0 : 0.0;
+        const double typical = grad_monitor.median();
+        const bool spike = grad_monitor.observe(grad_norm);
+        micro_sums["actor/grad_norm_spikes"] += spike ? 1.0 : 0.0;
+        if (spike) {
+          spdlog::warn("step {}: gradient norm {:.4g} is {:.1f}x the recent median {:.4g}{}", step, grad_norm,
+                       grad_norm / typical, typical, max_norm < grad_norm ? " (clipped to optim.max_grad_norm)" : "");
+        }
         optimizer->step();
       } else {
         optimizer->zero_grad();

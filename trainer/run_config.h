@@ -153,6 +153,7 @@ struct OptimOptions {
   LrSchedule schedule = LrSchedule::kConstant;
   int64_t warmup_steps = 0;    // linear warm-up over the first steps
   double min_lr_ratio = 0.0;   // floor of linear / cosine decay, as a fraction of lr
+  double grad_spike_factor = 10.0;  // a gradient norm this many times the recent median is flagged; 0 = off
 
   template <class V>
   void visit(V& v) {
@@ -165,6 +166,9 @@ struct OptimOptions {
     v.choice("schedule", schedule, lr_schedule_names());
     v.field("warmup_steps", warmup_steps);
     v.field("min_lr_ratio", min_lr_ratio);
+    v.field("grad_spike_factor", grad_spike_factor);
+    v.require(grad_spike_factor == 0 || grad_spike_factor > 1, "grad_spike_factor",
+              core::str_cat("must be 0 (off) or > 1, got ", grad_spike_factor));
     v.require(warmup_steps >= 0, "warmup_steps", core::str_cat("must be >= 0, got ", warmup_steps));
     v.require(min_lr_ratio >= 0 && min_lr_ratio <= 1, "min_lr_ratio",
               core::str_cat("must be in [0, 1], got ", min_lr_ratio));

@@ -230,6 +230,26 @@ TEST(Cli, SigtermCheckpointsAndExitsZeroThenResumeContinues) {
   EXPECT_NE(nothing.out.find("nothing left to train"), std::string::npos) << nothing.out;
 }
 
+TEST(Cli, KillNineDuringACheckpointWriteLeavesThePreviousOneResumable) {
+  const std::string dir = ::testing::TempDir() + "/vecrl_kill9_" + std::to_string(getpid());
+  const std::string args = std::string(VECRL_SOURCE_DIR) + "/configs/quickstart.yaml run.output_dir=" + dir +
+                           " run.name=k model.path=" + kModel + " data.path=" + VECRL_SOURCE_DIR +
+                           "/configs/data/story_prompts.jsonl rollout.max_new_tokens=8 rollout.prompts_per_step=2 "
+                           "run.threads=1 checkpoint.every=1 train.steps=4";
+  // SIGKILL arrives while step 3's checkpoint has its weights and optimizer written but is not complete.
+  auto killed = run_shell("VECRL_TEST_SIGKILL_DURING_CHECKPOINT=3 " + std::string(VECRL_EXE) + " train " + args +
+                          " >/dev/null 2>&1; echo status=$?");
+  EXPECT_NE(killed.out.find("status=137"), std::string::npos) << killed.out;  // 128 + SIGKILL
+  auto listing = run_shell("ls -a " + dir + "/k/checkpoints");
+  EXPECT_NE(listing.out.find("step_00000002"), std::string::npos) << listing.out;
+  EXPECT_EQ(listing.out.find("\nstep_00000003"), std::string::npos) << listing.out;
+  EXPECT_NE(listing.out.find(".tmp_step_00000003"), std::string::npos) << listing.out;  // the half-written one
+  auto resumed = run("train " + args + " --resume");
+  ASSERT_EQ(resumed.code, 0) << resumed.out;
+  EXPECT_NE(resumed.out.find("step_00000002 (step 2)"), std::string::npos) << resumed.out;
+  EXPECT_NE(resumed.out.find("step   4/4"), std::string::npos) << resumed.out;
+}
+
 TEST(Cli, TokenizeAndDetokenize) {
   auto t = run("tokenize --tokenizer " + kModel + " --text 'Once upon a time'");
   ASSERT_EQ(t.code, 0) << t.out;

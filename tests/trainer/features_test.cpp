@@ -134,3 +134,18 @@ TEST(TrainerFeatures, NonFiniteGradientsSkipTheUpdateAndRepeatedOnesStopWithAChe
   unsetenv("VECRL_TEST_NAN_GRAD_STEPS");
   EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(t.run_dir()) / "checkpoints" / "step_00000002"));
 }
+
+TEST(TrainerFeatures, GradientNormSpikesAreClippedAndFlagged) {
+  setenv("VECRL_TEST_GRAD_SPIKE_STEPS", "7", 1);
+  std::vector<std::string> base = {"run.threads=1", "rollout.prompts_per_step=2", "rollout.group_size=4",
+                                   "rollout.max_new_tokens=8", "train.mini_batches=1", "train.steps=7",
+                                   "optim.max_grad_norm=1.0"};
+  trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "spike")));
+  std::vector<core::MetricMap> m;
+  for (int64_t step = 1; step <= 7; ++step) m.push_back(t.step(step));
+  unsetenv("VECRL_TEST_GRAD_SPIKE_STEPS");
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(m[i].at("actor/grad_norm_spikes"), 0.0) << i;
+  EXPECT_EQ(m[6].at("actor/grad_norm_spikes"), 1.0);
+  EXPECT_EQ(m[6].at("actor/grad_clipped"), 1.0);  // bounded by max_grad_norm all the same
+  EXPECT_GT(m[6].at("actor/grad_norm"), 100 * m[5].at("actor/grad_norm"));
+}
