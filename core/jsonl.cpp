@@ -4,12 +4,10 @@
 
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "core/error.h"
-
-namespace vecrl::core {
-
-}  // namespace vecrl::core
 
 namespace vecrl::core {
 namespace {
@@ -27,24 +25,26 @@ void for_each_line(const std::string& path, bool gz, const std::function<void(co
     for (int64_t n = 1; std::getline(in, text); ++n) line(text, n);
     return;
   }
-  gzFile f = gzopen(path.c_str(), "rb");
+  // Closed on every path, the callback's exceptions included.
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), gzclose);
   VECRL_CHECK(f != nullptr, path, ": cannot open");
   std::string text;
   std::vector<char> buf(1 << 16);
   int64_t n = 1;
-  while (gzgets(f, buf.data(), static_cast<int>(buf.size())) != nullptr) {
-    text += buf.data();
-    if (!text.empty() && text.back() == '\n') {
-      text.pop_back();
+  // gzread, not gzgets: a NUL byte inside a line must not end it.
+  for (int got; (got = gzread(f.get(), buf.data(), static_cast<unsigned>(buf.size()))) > 0;) {
+    for (int i = 0; i < got; ++i) {
+      if (buf[static_cast<std::size_t>(i)] != '\n') {
+        text.push_back(buf[static_cast<std::size_t>(i)]);
+        continue;
+      }
       line(text, n++);
       text.clear();
     }
   }
   int err = 0;
-  const char* msg = gzerror(f, &err);
-  const std::string error = err != Z_OK && err != Z_STREAM_END ? msg : "";
-  gzclose(f);
-  VECRL_CHECK(error.empty(), path, ": corrupt gzip data: ", error);
+  const char* msg = gzerror(f.get(), &err);
+  VECRL_CHECK(err == Z_OK || err == Z_STREAM_END, path, ": corrupt gzip data: ", msg);
   if (!text.empty()) line(text, n);
 }
 

@@ -73,3 +73,21 @@ TEST(Records, BadRecordsNameTheLineOrAreSkippedAndCounted) {
   }
   EXPECT_NE(error_of("/nonexistent.jsonl").find("/nonexistent.jsonl: cannot open"), std::string::npos);
 }
+
+// Regressions from fuzzing (scripts/fuzz.sh dataset): a bad gzip line used to leak the open gzip
+// stream when it threw, and a NUL byte ended a gzip line early (gzgets) where plain files kept it.
+TEST(Records, GzipBadLinesAndNulBytesBehaveAsInPlainFiles) {
+  const std::string text = std::string("{\"a\": 1}\n{\"a\": \"x") + '\0' + "y\"}\n{not json\n";
+  const std::string gz_path = ::testing::TempDir() + "/nul.jsonl.gz";
+  gzFile f = gzopen(gz_path.c_str(), "wb");
+  gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+  gzclose(f);
+  const auto plain_path = ::testing::TempDir() + "/nul.jsonl";
+  std::ofstream(plain_path, std::ios::binary) << text;
+  auto plain = read_records(plain_path, {true}), gz = read_records(gz_path, {true});
+  EXPECT_EQ(gz.records, plain.records);
+  EXPECT_EQ(gz.lines, plain.lines);
+  EXPECT_EQ(gz.skipped, plain.skipped);
+  EXPECT_EQ(gz.skipped, 2);  // the NUL line is malformed JSON in both, not a truncated valid one
+  EXPECT_NE(error_of(gz_path).find("nul.jsonl.gz:2:"), std::string::npos) << error_of(gz_path);
+}
