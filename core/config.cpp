@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -207,6 +209,18 @@ YAML::Node load_yaml_file(const std::string& file) {
   }
 }
 
+namespace {
+
+// A key-path segment that addresses a list item: digits only (no sign, no spaces).
+std::size_t list_index(const std::string& part, const std::string& assignment) {
+  const bool digits = !part.empty() && part.size() <= 9 &&
+                      std::all_of(part.begin(), part.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  if (!digits) throw Error(str_cat("override '", assignment, "': '", part, "' must be a list index"));
+  return static_cast<std::size_t>(std::stoul(part));
+}
+
+}  // namespace
+
 void apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -230,12 +244,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
     YAML::Node cur = chain.back();
     const std::string& part = parts[i];
     if (cur.IsSequence()) {
-      std::size_t index = 0;
-      try {
-        index = std::stoul(part);
-      } catch (const std::exception&) {
-        throw Error(str_cat("override '", assignment, "': '", part, "' must be a list index"));
-      }
+      const std::size_t index = list_index(part, assignment);
       if (index >= cur.size())
         throw Error(str_cat("override '", assignment, "': index ", index, " is past the list's ", cur.size(),
                             " items"));
@@ -250,7 +259,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   YAML::Node parent = chain.back();
   const std::string& last = parts.back();
   if (parent.IsSequence()) {
-    std::size_t index = std::stoul(last);
+    const std::size_t index = list_index(last, assignment);
     if (index >= parent.size()) throw Error(str_cat("override '", assignment, "': index out of range"));
     parent[index] = value;
   } else {

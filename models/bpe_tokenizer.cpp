@@ -123,6 +123,8 @@ class BpeTokenizer : public Tokenizer {
  public:
   explicit BpeTokenizer(BpeSpec spec) : spec_(std::move(spec)) {
     const PrintableByteDecoder byte_decoder;
+    for (const auto& added : spec_.added_tokens)
+      VECRL_CHECK(added.id >= 0, spec_.source, ": added token '", added.content, "' has a negative id ", added.id);
     int64_t largest = -1;
     std::string bytes;
     for (const auto& [token, id] : spec_.vocab) {
@@ -133,6 +135,10 @@ class BpeTokenizer : public Tokenizer {
       largest = std::max(largest, id);
     }
     for (const auto& added : spec_.added_tokens) largest = std::max(largest, added.id);
+    // Ids index dense tables: a stray huge id (a corrupt file) must be an error, not a huge allocation.
+    const auto tokens = static_cast<int64_t>(spec_.vocab.size() + spec_.added_tokens.size());
+    VECRL_CHECK(largest < 2 * tokens + 1024, spec_.source, ": token id ", largest, " is far beyond the ", tokens,
+                " tokens the file defines");
     pieces_.resize(static_cast<std::size_t>(largest + 1));
     for (const auto& [token, id] : spec_.vocab) pieces_[static_cast<std::size_t>(id)] = token;
     bytes_of_id_.resize(pieces_.size());

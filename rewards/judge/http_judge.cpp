@@ -149,17 +149,26 @@ class HttpJudge : public Judge {
         continue;
       }
       VECRL_CHECK(result->status == 200, "judge server ", host_, " refused the request: HTTP ", result->status, ": ",
-                  result->body.substr(0, 300));
+                  redacted(result->body.substr(0, 300)));
       auto parsed = nlohmann::json::parse(result->body, nullptr, false);
       if (parsed.is_discarded() || !parsed.contains("choices") || !parsed["choices"].is_array() ||
           parsed["choices"].empty()) {
-        last_error = "unparsable reply: " + result->body.substr(0, 120);
+        last_error = "unparsable reply: " + redacted(result->body.substr(0, 120));
         continue;
       }
       return parsed;
     }
     VECRL_CHECK(false, "judge server ", host_, " failed ", o_.retries + 1, " attempts; last: ", last_error);
     return {};
+  }
+
+  // A server's text with the API key blanked out: a misbehaving server may echo the request's
+  // headers, and its text ends up in warnings and errors.
+  std::string redacted(std::string text) const {
+    if (api_key_.empty()) return text;
+    for (auto at = text.find(api_key_); at != std::string::npos; at = text.find(api_key_, at))
+      text.replace(at, api_key_.size(), "[redacted]");
+    return text;
   }
 
   HttpJudgeOptions o_;

@@ -103,6 +103,10 @@ TEST(Config, OverridesApplyToNestedKeysAndLists) {
   EXPECT_THROW(vecrl::core::apply_override(doc, "no_equals_sign"), Error);
   EXPECT_THROW(vecrl::core::apply_override(doc, "list.7.a=1"), Error);
   EXPECT_THROW(vecrl::core::apply_override(doc, "a..b=1"), Error);
+  // Found by fuzzing: a non-numeric last segment under a list escaped as std::invalid_argument.
+  EXPECT_THROW(vecrl::core::apply_override(doc, "list.x=1"), Error);
+  EXPECT_THROW(vecrl::core::apply_override(doc, "list.-1.a=1"), Error);
+  EXPECT_THROW(vecrl::core::apply_override(doc, "list.99999999999999999999=1"), Error);
 }
 
 TEST(Config, SyntaxErrorsNameTheFileAndLine) {

@@ -196,6 +196,9 @@ TEST(ByteLevelBpe, UnsupportedComponentsAreNamed) {
                              {{"type", "ByteLevel"}, {"use_regex", false}}}}};
   expect_error(json, "does not compile");
   expect_error(nlohmann::json::object(), "unexpected structure");
+  json = tiny_tokenizer_json();  // found by fuzzing: a huge id made a multi-gigabyte table
+  json["added_tokens"].push_back({{"id", 2000000000}, {"content", "<huge>"}});
+  expect_error(json, "token id 2000000000 is far beyond");
   const auto bad = write_file("tokenizer.json", "{ not json");
   EXPECT_THROW(models::load_tokenizer(bad), core::Error);
   EXPECT_THROW(models::load_tokenizer(kTokenizers + "/no-such-folder"), core::Error);

@@ -12,6 +12,11 @@
 #include <fstream>
 #include <thread>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "rewards/reward_set.h"
 #include "rewards/rubric/rubric_aggregation.h"
 #include "tests/rewards/reward_fixture.h"
@@ -214,6 +219,37 @@ TEST(Judge, ApiKeyComesFromTheEnvironmentAndNeverIntoTheResolvedConfig) {
   } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("VECRL_NOT_SET_ANYWHERE, which is not set"), std::string::npos) << e.what();
   }
+}
+
+TEST(Judge, AServerEchoingTheKeyNeverGetsItIntoLogsOrErrors) {
+  setenv("VECRL_TEST_ECHO_KEY", "sk-echoed-secret", 1);
+  // A server that answers with the Authorization header it received: first as a 401, then as an
+  // unparsable 200, then as a 500.
+  httplib::Server echo;
+  std::atomic<int> calls{0};
+  echo.Post("/v1/chat/completions", [&calls](const httplib::Request& request, httplib::Response& response) {
+    const auto n = calls++;
+    response.status = n % 3 == 0 ? 401 : n % 3 == 1 ? 200 : 500;
+    response.set_content("you sent " + request.get_header_value("Authorization"), "text/plain");
+  });
+  const int port = echo.bind_to_any_port("127.0.0.1");
+  std::thread serving([&echo] { echo.listen_after_bind(); });
+  auto captured = std::make_shared<std::ostringstream>();
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*captured);
+  spdlog::default_logger()->sinks().push_back(sink);
+  std::string errors;
+  for (int round = 0; round < 3; ++round) {
+    rewards::RewardSet set(specs("rewards: [{type: artifact_judge, judge: {type: http, base_url: 'http://127.0.0.1:" +
+                                 std::to_string(port) + "', retries: 0, backoff_s: 0, api_key_env: VECRL_TEST_ECHO_KEY}}]"));
+    auto scored = set.score(rollouts({"first answer", "second answer"}));
+    EXPECT_FALSE(scored.valid.any().item().toBool());  // masked, not scored
+  }
+  spdlog::default_logger()->sinks().pop_back();
+  echo.stop();
+  serving.join();
+  EXPECT_GE(calls.load(), 3);
+  EXPECT_NE(captured->str().find("[redacted]"), std::string::npos) << captured->str();
+  EXPECT_EQ(captured->str().find("sk-echoed-secret"), std::string::npos) << captured->str();
 }
 
 TEST(Serve, MalformedAndOversizedRequestsGet4xxAndTheServerKeepsServing) {
