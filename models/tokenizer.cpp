@@ -1,5 +1,7 @@
 #include "models/tokenizer.h"
 
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
 
 #include "core/error.h"
@@ -25,9 +27,18 @@ std::vector<int64_t> encode_prompt(const Tokenizer& tokenizer, const std::string
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   const fs::path p(path);
   if (fs::is_directory(p)) {
-    if (fs::is_regular_file(p / "tokenizer.json"))
-      return load_hf_tokenizer_json((p / "tokenizer.json").string(), (p / "tokenizer_config.json").string());
-    if (fs::is_regular_file(p / "tokenizer.model")) return load_sentencepiece_model((p / "tokenizer.model").string());
+    const bool has_spm = fs::is_regular_file(p / "tokenizer.model");
+    if (fs::is_regular_file(p / "tokenizer.json")) {
+      try {
+        return load_hf_tokenizer_json((p / "tokenizer.json").string(), (p / "tokenizer_config.json").string());
+      } catch (const core::Error& e) {
+        // Llama-2 and Mistral folders ship a sentencepiece-style tokenizer.json (Metaspace,
+        // byte_fallback) beside the tokenizer.model it was made from: use the real one.
+        if (!has_spm) throw;
+        spdlog::info("{}: {}; using tokenizer.model", path, e.what());
+      }
+    }
+    if (has_spm) return load_sentencepiece_model((p / "tokenizer.model").string());
     if (fs::is_regular_file(p / "encoder.json") && fs::is_regular_file(p / "vocab.bpe"))
       return load_gpt2_vocab_files((p / "encoder.json").string(), (p / "vocab.bpe").string());
     VECRL_CHECK(false, path,

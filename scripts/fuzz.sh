@@ -38,7 +38,7 @@ libs_of() {
     safetensors) echo "$TORCH_LIBS" ;;
     config) echo "-lyaml-cpp" ;;
     dataset) echo "-lz" ;;
-    tokenizer_json|bpe_encode) echo "-lpcre2-8 -lutf8proc -ldl" ;;
+    tokenizer_json|bpe_encode) echo "-lpcre2-8 -lutf8proc -ldl -lspdlog -lfmt" ;;
     *) echo "" ;;
   esac
 }

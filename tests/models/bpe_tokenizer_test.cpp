@@ -203,3 +203,18 @@ TEST(ByteLevelBpe, UnsupportedComponentsAreNamed) {
   EXPECT_THROW(models::load_tokenizer(bad), core::Error);
   EXPECT_THROW(models::load_tokenizer(kTokenizers + "/no-such-folder"), core::Error);
 }
+
+TEST(ByteLevelBpe, ASentencepieceStyleTokenizerJsonFallsBackToTokenizerModel) {
+  // A Llama-2/Mistral folder: a Metaspace tokenizer.json beside tokenizer.model.
+  const auto dir = fs::temp_directory_path() / "vecrl-spm-folder";
+  fs::create_directories(dir);
+  fs::copy_file(std::string(VECRL_SHARED_DATA) + "/models/stories260K/tokenizer.model", dir / "tokenizer.model",
+                fs::copy_options::overwrite_existing);
+  auto json = tiny_tokenizer_json();
+  json["pre_tokenizer"] = {{"type", "Metaspace"}};
+  std::ofstream(dir / "tokenizer.json") << json.dump();
+  auto tok = models::load_tokenizer(dir.string());
+  EXPECT_EQ(tok->vocab_size(), 512);  // the sentencepiece model
+  fs::remove(dir / "tokenizer.model");
+  EXPECT_THROW(models::load_tokenizer(dir.string()), core::Error);  // nothing to fall back to: the error stands
+}

@@ -1,4 +1,4 @@
-// Every preset in configs/presets loads and runs one small step on stories260K, with its reward wiring.
+// Every preset in configs/presets loads and runs two small steps on stories260K, with its reward wiring.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +8,7 @@
 
 using namespace vecrl;
 
-TEST(Presets, EveryPresetRunsAStep) {
+TEST(Presets, EveryPresetRunsTwoSteps) {
   const auto dir = std::filesystem::path(VECRL_SOURCE_DIR) / "configs" / "presets";
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
@@ -18,12 +18,14 @@ TEST(Presets, EveryPresetRunsAStep) {
     SCOPED_TRACE(name);
     std::vector<std::string> overrides = {"run.output_dir=" + ::testing::TempDir() + "/vecrl_presets", "run.name=" + name,
                                           "run.threads=1", "rollout.prompts_per_step=1", "rollout.group_size=2",
-                                          "rollout.max_new_tokens=8", "train.steps=1", "train.mini_batches=1",
+                                          "rollout.max_new_tokens=8", "train.steps=2", "train.mini_batches=1",
                                           "checkpoint.resume=never"};
     trainer::RlTrainer t(trainer::load_run_config(entry.path().string(), overrides));
-    auto m = t.step(1);
-    EXPECT_TRUE(m.count("critic/score/mean"));
-    EXPECT_EQ(m.at("rewards/module_failures"), 0.0);
+    for (int64_t step = 1; step <= 2; ++step) {
+      auto m = t.step(step);
+      EXPECT_TRUE(m.count("critic/score/mean"));
+      EXPECT_EQ(m.at("rewards/module_failures"), 0.0);
+    }
   }
   EXPECT_EQ(count, 6);
 }

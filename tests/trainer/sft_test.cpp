@@ -120,3 +120,14 @@ TEST(Sft, BadRecordsAreNamedWithTheirLine) {
         << e.what();
   }
 }
+
+TEST(Sft, TheShippedGsm8kConfigRuns) {
+  trainer::SftTrainer sft(trainer::load_sft_config(
+      std::string(VECRL_SOURCE_DIR) + "/configs/sft_gsm8k.yaml",
+      {"run.output_dir=" + ::testing::TempDir() + "/vecrl_sft_runs", "run.threads=1", "model.path=" + kStories,
+       "data.path=" + std::string(VECRL_SHARED_DATA) + "/datasets/gsm8k/train.jsonl", "train.steps=2",
+       "train.batch_size=2", "train.max_length=128", "checkpoint.resume=never"}));
+  const auto summary = sft.run({});
+  EXPECT_EQ(summary.steps, 2);
+  EXPECT_GT(summary.first_loss, 0);
+}
