@@ -3,7 +3,10 @@
 #include <sys/resource.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <filesystem>
+#include <map>
 #include <iomanip>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -15,6 +18,7 @@
 #include "models/benchmarks.h"
 #include "models/hf_checkpoint.h"
 #include "models/model_presets.h"
+#include "trainer/rl_trainer.h"
 
 namespace vecrl::apps {
 namespace {
@@ -159,6 +163,44 @@ int run_bench_train(const BenchArgs& args) {
     std::cout << std::setprecision(1) << "unfused LM head (plain autograd): tokens/s " << result["baseline"]["tokens_per_s"].get<double>()
               << ", peak memory " << std::setprecision(2) << result["baseline"]["peak_rss_gb"].get<double>()
               << " GB; fused is " << result["speedup_vs_baseline"].get<double>() << "x\n";
+  return 0;
+}
+
+int run_bench_step(const BenchStepArgs& args) {
+  VECRL_CHECK(args.steps >= 1, "bench step --steps must be >= 1, got ", args.steps);
+  auto overrides = args.overrides;
+  const auto scratch = std::filesystem::temp_directory_path() / ("vecrl_bench_step_" + std::to_string(getpid()));
+  // A throw-away run folder, one warm-up step plus the timed ones, no checkpoints or evaluation.
+  for (const auto& o : {"run.output_dir=" + scratch.string(), std::string("run.log_level=warn"),
+                        "train.steps=" + std::to_string(args.steps + 1), std::string("checkpoint.every=0"),
+                        std::string("checkpoint.resume=never"), std::string("eval.every=0"),
+                        std::string("eval.before_train=false"), std::string("train.samples_every=0")})
+    overrides.push_back(o);
+  trainer::RlTrainer trainer(trainer::load_run_config(args.config, overrides));
+  trainer.step(1);
+  std::map<std::string, double> sums;
+  for (int64_t step = 2; step <= args.steps + 1; ++step)
+    for (const auto& [key, value] : trainer.step(step))
+      if (key.rfind("timing_s/", 0) == 0 || key.rfind("perf/", 0) == 0 || key == "response_length/mean") sums[key] += value;
+  std::filesystem::remove_all(scratch);
+  nlohmann::json result;
+  for (const auto& [key, value] : sums) result[key] = value / static_cast<double>(args.steps);
+  if (args.json) {
+    std::cout << nlohmann::json({{"bench", "step"}, {"config", args.config}, {"steps", args.steps}, {"results", result}}).dump()
+              << "\n";
+    return 0;
+  }
+  const double step_s = result.value("timing_s/step", 0.0);
+  std::cout << std::fixed << std::setprecision(3) << "bench step " << args.config << ": mean of " << args.steps
+            << " steps after a warm-up\n";
+  for (const auto& [key, value] : result.items()) {
+    if (key.rfind("timing_s/", 0) != 0) continue;
+    std::cout << "  " << std::left << std::setw(26) << key << std::right << std::setw(9) << value.get<double>() << " s";
+    if (key != "timing_s/step" && step_s > 0) std::cout << std::setw(7) << std::setprecision(1) << 100 * value.get<double>() / step_s << "%";
+    std::cout << std::setprecision(3) << "\n";
+  }
+  std::cout << std::setprecision(1) << "  perf/throughput " << result.value("perf/throughput", 0.0)
+            << " tokens/s per device, response length " << result.value("response_length/mean", 0.0) << "\n";
   return 0;
 }
 

@@ -93,6 +93,13 @@ struct BenchArgs {
   bool activation_checkpointing = false;
 };
 int run_bench_generate(const BenchArgs& args);
+struct BenchStepArgs {
+  std::string config;                 // an RL run config
+  std::vector<std::string> overrides;
+  int64_t steps = 3;                  // timed steps, after one warm-up step
+  bool json = false;
+};
+int run_bench_step(const BenchStepArgs& args);
 int run_bench_train(const BenchArgs& args);
 
 struct PlotArgs {

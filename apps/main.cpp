@@ -91,6 +91,14 @@ int main(int argc, char** argv) {
                             "recompute each layer's activations in the backward pass");
   bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd)");
 
+  BenchStepArgs bench_step;
+  auto* bench_step_cmd = bench_cmd->add_subcommand("step", "A full RL step of a run config with its timing_s/* breakdown");
+  bench_step_cmd->add_option("config", bench_step.config, "RL run config (YAML)")->required()->check(CLI::ExistingFile);
+  bench_step_cmd->add_option("overrides", bench_step.overrides, "overrides, key.path=value");
+  bench_step_cmd->add_option("--steps", bench_step.steps, "timed steps after one warm-up")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  bench_step_cmd->add_flag("--json", bench_step.json, "print one JSON object");
+
   ScoreArgs score;
   auto* score_cmd = app.add_subcommand("score", "Per-token log-probs of a text as JSON");
   score_cmd->add_option("--model", score.model, "HuggingFace model folder")->required();
@@ -194,6 +202,7 @@ a per-dimension summary goes to stderr.)");
     if (sft_cmd->parsed()) return run_sft(sft);
     if (bench_gen_cmd->parsed()) return run_bench_generate(bench);
     if (bench_train_cmd->parsed()) return run_bench_train(bench);
+    if (bench_step_cmd->parsed()) return run_bench_step(bench_step);
     if (adv_cmd->parsed()) return run_advantage(adv);
     if (tok_cmd->parsed()) return run_tokenize(tokenize);
     if (plot_cmd->parsed()) return run_plot(plot);

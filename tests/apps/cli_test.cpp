@@ -412,6 +412,15 @@ TEST(CliBench, GenerateAndTrainReportFractionsOfCeilingsMeasuredInTheSameRun) {
   EXPECT_EQ(t["tokens_per_step"].get<int64_t>(), 16);
   EXPECT_GT(t["fraction_of_matmul_rate"].get<double>(), 0);
   EXPECT_GT(t["baseline"]["tokens_per_s"].get<double>(), 0);
+  auto step = run(std::string("bench step ") + VECRL_SOURCE_DIR + "/configs/quickstart.yaml model.path=" + kModel +
+                  " data.path=" + VECRL_SOURCE_DIR + "/configs/data/story_prompts.jsonl run.threads=1 "
+                  "rollout.prompts_per_step=2 rollout.max_new_tokens=8 --steps 1 --json");
+  ASSERT_EQ(step.code, 0) << step.out;
+  const auto s = nlohmann::json::parse(step.out.substr(step.out.find('{')))["results"];
+  for (const char* key : {"timing_s/gen", "timing_s/reward", "timing_s/old_log_prob", "timing_s/adv",
+                          "timing_s/update_actor", "timing_s/step", "perf/throughput"})
+    EXPECT_TRUE(s.contains(key)) << key << " in " << s.dump();
+  EXPECT_GE(s["timing_s/step"].get<double>(), s["timing_s/gen"].get<double>() + s["timing_s/update_actor"].get<double>());
   auto bad = run("bench generate --model no-such-preset");
   EXPECT_EQ(bad.code, 1);
   EXPECT_NE(bad.out.find("unknown model preset 'no-such-preset'"), std::string::npos) << bad.out;
