@@ -7,16 +7,16 @@
 #include <functional>
 
 namespace vecrl::core {
-namespace {
-
-void synchronize(c10::Device device) {
+void synchronize_device(c10::Device device) {
   if (device.is_cuda()) torch::cuda::synchronize(device.index() < 0 ? 0 : device.index());
 }
+
+namespace {
 
 // The best rate (work units per second) of `repeats` timed rounds of `op`, after one warm-up.
 double best_rate(c10::Device device, double work_per_call, double min_seconds, const std::function<void()>& op) {
   op();
-  synchronize(device);
+  synchronize_device(device);
   constexpr int kRounds = 5;
   double best = 0;
   for (int round = 0; round < kRounds; ++round) {
@@ -26,7 +26,7 @@ double best_rate(c10::Device device, double work_per_call, double min_seconds, c
     do {
       op();
       ++calls;
-      synchronize(device);
+      synchronize_device(device);
       elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     } while (elapsed < min_seconds / kRounds);
     best = std::max(best, work_per_call * static_cast<double>(calls) / elapsed);

@@ -12,6 +12,9 @@ struct HardwareLimits {
   int64_t bandwidth_buffer_bytes = 0;
 };
 
+// Waits for the device's queued work (a no-op on the CPU), so that timings cover it.
+void synchronize_device(c10::Device device);
+
 // Best of several timed repetitions (each at least min_seconds / repeats) of
 // C = A·B (2·n³ FLOPs) and of sum(x) over a buffer of `buffer_bytes`.
 HardwareLimits measure_hardware_limits(c10::Device device, int64_t matmul_size = 1024,

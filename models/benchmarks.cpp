@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/hardware_limits.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
 
@@ -15,10 +16,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void synchronize(const at::Tensor& on) {
-  if (on.is_cuda()) torch::cuda::synchronize(on.device().index());
 }
 
 std::vector<std::vector<int64_t>> random_prompts(const ModelConfig& c, int64_t count, int64_t length, uint64_t seed) {
@@ -71,7 +68,7 @@ GenerateBenchResult bench_generate(CausalLM& model, const GenerateBenchOptions& 
   const auto prompts = random_prompts(model->config(), o.prompts, o.prompt_tokens, o.seed);
   const auto start = std::chrono::steady_clock::now();
   auto gen = generate(model, prompts, o.group_size, sampling(o));
-  synchronize(gen.tokens);
+  core::synchronize_device(gen.tokens.device());
   GenerateBenchResult r;
   r.group_size = o.group_size;
   r.seconds = seconds_since(start);
@@ -92,7 +89,7 @@ GenerateBenchResult bench_generate_per_sample(CausalLM& model, const GenerateBen
       auto options = sampling(o);
       options.sample_seeds = {sample_seed(o.seed + static_cast<uint64_t>(p), j)};
       auto gen = generate(model, {prompts[static_cast<std::size_t>(p)]}, 1, options);
-      synchronize(gen.tokens);
+      core::synchronize_device(gen.tokens.device());
       r.tokens += gen.mask.sum().item<int64_t>();
     }
   }
@@ -123,10 +120,10 @@ TrainBenchResult bench_train(CausalLM& model, const TrainBenchOptions& o) {
     optimizer.step();
   };
   step();  // warm-up: allocations, optimizer state
-  synchronize(prompt_ids);
+  core::synchronize_device(prompt_ids.device());
   const auto start = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < o.steps; ++s) step();
-  synchronize(prompt_ids);
+  core::synchronize_device(prompt_ids.device());
   TrainBenchResult r;
   r.seconds_per_step = seconds_since(start) / static_cast<double>(o.steps);
   r.tokens_per_step = o.batch * (o.prompt_tokens + o.response_tokens);

@@ -122,7 +122,7 @@ bool is_space_byte(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '
 class BpeTokenizer : public Tokenizer {
  public:
   explicit BpeTokenizer(BpeSpec spec) : spec_(std::move(spec)) {
-    const PrintableByteDecoder byte_decoder;
+    const auto& byte_decoder = byte_decoder_;
     for (const auto& added : spec_.added_tokens)
       VECRL_CHECK(added.id >= 0, spec_.source, ": added token '", added.content, "' has a negative id ", added.id);
     int64_t largest = -1;
@@ -207,7 +207,7 @@ class BpeTokenizer : public Tokenizer {
     for (const auto& added : spec_.added_tokens)
       if (added.content == content) return added.id;
     std::string bytes;
-    if (!PrintableByteDecoder().decode(content, bytes)) return -1;
+    if (!byte_decoder_.decode(content, bytes)) return -1;
     const auto it = id_of_bytes_.find(bytes);
     return it == id_of_bytes_.end() ? -1 : it->second;
   }
@@ -325,6 +325,7 @@ class BpeTokenizer : public Tokenizer {
   }
 
   BpeSpec spec_;
+  PrintableByteDecoder byte_decoder_;
   std::unordered_map<std::string, int64_t> id_of_bytes_;
   std::unordered_map<uint64_t, Merge> merges_;
   std::array<int64_t, 256> byte_ids_{};

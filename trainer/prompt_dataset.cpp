@@ -194,17 +194,15 @@ std::pair<std::string, std::string> PromptDataset::training_pair(const nlohmann:
                                                                  const std::string& response_field,
                                                                  const std::string& response_template) const {
   auto messages = messages_of(record);
-  models::ChatRenderOptions render;
-  render.enable_thinking = options_.chat.enable_thinking;
   if (messages.size() > 1 && messages.back().role == "assistant") {
     auto answer = messages.back().content;
     messages.pop_back();
-    return {chat_format_->render(messages, render), answer};
+    return {render(messages), answer};
   }
-  if (!response_template.empty()) return {chat_format_->render(messages, render), render_template(response_template, record)};
+  if (!response_template.empty()) return {render(messages), render_template(response_template, record)};
   VECRL_CHECK(record.contains(response_field) && record[response_field].is_string(), "the record has no string field '",
               response_field, "' (the answer to train on; or end a conversation with an assistant message)");
-  return {chat_format_->render(messages, render), record[response_field].get<std::string>()};
+  return {render(messages), record[response_field].get<std::string>()};
 }
 
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {
@@ -214,11 +212,13 @@ std::string PromptDataset::prompt_of(const nlohmann::json& record) const {
   return messages.back().content;
 }
 
-std::string PromptDataset::model_input_of(const nlohmann::json& record) const {
-  models::ChatRenderOptions render;
-  render.enable_thinking = options_.chat.enable_thinking;
-  return chat_format_->render(messages_of(record), render);
+std::string PromptDataset::render(const std::vector<models::ChatMessage>& messages) const {
+  models::ChatRenderOptions options;
+  options.enable_thinking = options_.chat.enable_thinking;
+  return chat_format_->render(messages, options);
 }
+
+std::string PromptDataset::model_input_of(const nlohmann::json& record) const { return render(messages_of(record)); }
 
 void PromptDataset::set_stops(models::GenerationOptions& options, const models::Tokenizer& tokenizer) const {
   options.stop_token_ids = stop_token_ids(tokenizer);

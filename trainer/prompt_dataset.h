@@ -77,6 +77,8 @@ class PromptDataset {
  private:
   void start_epoch();
   std::vector<models::ChatMessage> messages_of(const nlohmann::json& record) const;
+  // The messages in the chat format, ending with the assistant's header.
+  std::string render(const std::vector<models::ChatMessage>& messages) const;
 
   DataOptions options_;
   std::string few_shot_prefix_;
