@@ -14,6 +14,7 @@
 #include "models/policy_runner.h"
 #include "rewards/reward_set.h"
 #include "trainer/evaluator.h"
+#include "trainer/rollout_generator.h"
 #include "trainer/run_config.h"
 
 namespace vecrl::apps {
@@ -28,7 +29,8 @@ int run_eval(const EvalArgs& args) {
   rewards::RewardSet rewards(c.rewards, c.scoring);
   models::PolicyRunner runner(c.model.path, rewards.needs_reference());
   rewards.set_models({runner.policy().ptr(), runner.reference() ? runner.reference()->ptr() : nullptr, &runner.tokenizer()});
-  auto result = trainer::evaluate(runner, rewards, c.eval, c.data.chat, c.rollout.max_new_tokens, 0);
+  const trainer::RolloutGenerator generator(runner, c.agent, c.data.chat.enable_thinking);
+  auto result = trainer::evaluate(runner, rewards, c.eval, c.data.chat, c.rollout.max_new_tokens, 0, generator);
   std::filesystem::path out = args.out;
   if (out.empty())
     out = std::filesystem::path(c.run.output_dir) / c.run.name / "eval" /

@@ -22,6 +22,9 @@ void Rollouts::check() const {
               "Rollouts: response_mask ", response_mask.sizes(), " and behaviour_logprobs ",
               behaviour_logprobs.sizes(), " must equal response_ids ", response_ids.sizes());
   VECRL_CHECK(truncated.dim() == 1 && truncated.size(0) == n, "Rollouts: truncated ", truncated.sizes());
+  for (const auto* stat : {&tool_calls, &tool_failures, &turns})
+    VECRL_CHECK(stat->defined() == tool_calls.defined() && (!stat->defined() || (stat->dim() == 1 && stat->size(0) == n)),
+                "Rollouts: agent statistics must all be [", n, "] or all absent");
 }
 
 namespace {
@@ -54,6 +57,11 @@ Rollouts Rollouts::select_groups(const std::vector<int64_t>& groups) const {
   out.response_mask = response_mask.index_select(0, rows);
   out.behaviour_logprobs = behaviour_logprobs.index_select(0, rows);
   out.truncated = truncated.index_select(0, rows);
+  if (has_agent_stats()) {
+    out.tool_calls = tool_calls.index_select(0, rows);
+    out.tool_failures = tool_failures.index_select(0, rows);
+    out.turns = turns.index_select(0, rows);
+  }
   auto r = rows.accessor<int64_t, 1>();
   for (int64_t i = 0; i < rows.size(0); ++i) {
     out.prompts.push_back(prompts[r[i]]);
@@ -74,8 +82,15 @@ Rollouts Rollouts::concat(const std::vector<Rollouts>& parts, int64_t pad_id) {
   }
   Rollouts out;
   out.group_size = parts[0].group_size;
-  std::vector<at::Tensor> pi, pm, ri, rm, bl, tr;
+  std::vector<at::Tensor> pi, pm, ri, rm, bl, tr, calls, failures, turns;
   for (const auto& p : parts) {
+    VECRL_CHECK(p.has_agent_stats() == parts[0].has_agent_stats(),
+                "Rollouts::concat: some parts have agent-loop statistics and some do not");
+    if (p.has_agent_stats()) {
+      calls.push_back(p.tool_calls);
+      failures.push_back(p.tool_failures);
+      turns.push_back(p.turns);
+    }
     pi.push_back(pad_to(p.prompt_ids, lp, true, static_cast<double>(pad_id)));
     pm.push_back(pad_to(p.prompt_mask, lp, true, 0));
     ri.push_back(pad_to(p.response_ids, t, false, static_cast<double>(pad_id)));
@@ -92,6 +107,11 @@ Rollouts Rollouts::concat(const std::vector<Rollouts>& parts, int64_t pad_id) {
   out.response_mask = at::cat(rm);
   out.behaviour_logprobs = at::cat(bl);
   out.truncated = at::cat(tr);
+  if (!calls.empty()) {
+    out.tool_calls = at::cat(calls);
+    out.tool_failures = at::cat(failures);
+    out.turns = at::cat(turns);
+  }
   out.check();
   return out;
 }

@@ -21,12 +21,17 @@ struct Rollouts {
   at::Tensor response_mask;       // [N, T] bool, true on tokens that count in the loss
   at::Tensor behaviour_logprobs;  // [N, T] float32, log-probs recorded while sampling
   at::Tensor truncated;           // [N] bool, stopped by max_new_tokens rather than EOS
+  // Agent-loop episodes (undefined without one): [N] int64 tool calls made, calls that failed
+  // (malformed or the tool errored), and assistant turns. response_mask is false on the
+  // tool-response tokens between turns: they are context, not the policy's actions.
+  at::Tensor tool_calls, tool_failures, turns;
   std::vector<std::string> prompts;     // N prompt texts
   std::vector<std::string> responses;   // N decoded responses
   std::vector<nlohmann::json> samples;  // N dataset records (reward modules read their fields)
 
   int64_t size() const { return static_cast<int64_t>(responses.size()); }
   int64_t num_groups() const { return size() / group_size; }
+  bool has_agent_stats() const { return tool_calls.defined(); }
   // Row indices [len(groups) * group_size] int64 of the listed groups, in order.
   static at::Tensor group_rows(const std::vector<int64_t>& groups, int64_t group_size);
   // The rollouts of the listed groups, in that order.

@@ -57,6 +57,11 @@ uint64_t sample_seed(uint64_t prompt_seed, int64_t j) {
   return z ^ (z >> 31);
 }
 
+uint64_t prompt_seed(const GenerationOptions& options, int64_t p) {
+  return options.prompt_seeds.empty() ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)
+                                      : options.prompt_seeds.at(static_cast<std::size_t>(p));
+}
+
 std::pair<at::Tensor, at::Tensor> left_pad(const std::vector<std::vector<int64_t>>& rows, int64_t pad_id) {
   int64_t width = 0;
   for (const auto& r : rows) width = std::max<int64_t>(width, static_cast<int64_t>(r.size()));
@@ -120,12 +125,9 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
               "generate: ", options.sample_seeds.size(), " sample seeds for ", N, " samples");
   std::vector<at::Generator> generators;  // one per sample
   for (int64_t p = 0; p < P; ++p) {
-    const uint64_t prompt_seed = options.prompt_seeds.empty()
-                                     ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)
-                                     : options.prompt_seeds[p];
     for (int64_t j = 0; j < G; ++j)
       generators.push_back(at::make_generator<at::CPUGeneratorImpl>(
-          options.sample_seeds.empty() ? sample_seed(prompt_seed, j) : options.sample_seeds[p * G + j]));
+          options.sample_seeds.empty() ? sample_seed(prompt_seed(options, p), j) : options.sample_seeds[p * G + j]));
   }
 
   VECRL_CHECK(options.stop_strings.empty() || options.decode, "generate: stop strings need a decode function");

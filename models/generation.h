@@ -34,6 +34,9 @@ struct GenerationOptions {
 // The seed of sample j of a prompt whose seed is prompt_seed (a splitmix64 mix).
 uint64_t sample_seed(uint64_t prompt_seed, int64_t j);
 
+// The seed of prompt p under `options`: prompt_seeds[p], or derived from `seed`.
+uint64_t prompt_seed(const GenerationOptions& options, int64_t p);
+
 struct Generation {
   at::Tensor prompt_ids;   // [N, Lp] int64, left-padded with pad_token_id
   at::Tensor prompt_mask;  // [N, Lp] bool

@@ -40,12 +40,28 @@ void bind(void* lib, const char* name, F& fn, const std::string& path) {
   fn = reinterpret_cast<F>(sym);
 }
 
+// ASan's dlopen interceptor refuses RTLD_DEEPBIND outright, because a deep-bound library would
+// bypass its malloc interceptors. The shim is built uninstrumented in sanitizer builds and only
+// plain buffers that the caller owns cross its boundary (each side frees what it allocated), so the
+// sanitizer build calls libc's dlopen directly, behind the interceptor.
+void* open_deep_bound(const char* path) {
+  constexpr int flags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+#if defined(__SANITIZE_ADDRESS__)
+  using DlopenFn = void* (*)(const char*, int);
+  auto libc_dlopen = reinterpret_cast<DlopenFn>(dlsym(RTLD_NEXT, "dlopen"));
+  VECRL_CHECK(libc_dlopen != nullptr, "cannot find libc's dlopen behind the sanitizer: ", dlerror());
+  return libc_dlopen(path, flags);
+#else
+  return dlopen(path, flags);
+#endif
+}
+
 const ShimApi& shim() {
   static ShimApi api;
   static std::once_flag once;
   std::call_once(once, [] {
     const std::string path = shim_path();
-    void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void* lib = open_deep_bound(path.c_str());
     VECRL_CHECK(lib != nullptr, "cannot load the sentencepiece shim ", path, ": ", dlerror());
     bind(lib, "vecrl_spm_open", api.open, path);
     bind(lib, "vecrl_spm_close", api.close, path);

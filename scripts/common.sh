@@ -44,11 +44,12 @@ vecrl_install_packages() {
   fi
 }
 
-# vecrl_build [extra cmake args...]: Release build into build/ (precompiled headers, ccache when present).
+# vecrl_build [extra cmake args...]: Release build into $VECRL_BUILD_DIR (default build/; precompiled
+# headers, ccache when present).
 vecrl_build() {
   local jobs
   jobs=$(nproc)
   export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
-  cmake -S "$VECRL_ROOT" -B "$VECRL_ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
-  cmake --build "$VECRL_ROOT/build" -j "$jobs"
+  cmake -S "$VECRL_ROOT" -B "${VECRL_BUILD_DIR:-$VECRL_ROOT/build}" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
+  cmake --build "${VECRL_BUILD_DIR:-$VECRL_ROOT/build}" -j "$jobs"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails if a layer includes a layer it must not (architecture.md): dependencies point one way,
-#   core <- models, algorithms, distributed <- rewards <- trainer <- apps
+#   core <- models, algorithms, distributed <- rewards <- agents <- trainer <- apps
 # and rewards may use models. Usage: check_layering.sh REPO_ROOT
 set -u
 root=${1:-.}
@@ -10,10 +10,11 @@ declare -A allowed=(
   [algorithms]="core algorithms"
   [distributed]="core distributed"
   [rewards]="core models rewards"
-  [trainer]="core models algorithms distributed rewards trainer"
-  [apps]="core models algorithms distributed rewards trainer apps"
+  [agents]="core models rewards agents"
+  [trainer]="core models algorithms distributed rewards agents trainer"
+  [apps]="core models algorithms distributed rewards agents trainer apps"
 )
-layers="core models algorithms distributed rewards trainer apps"
+layers="core models algorithms distributed rewards agents trainer apps"
 status=0
 for layer in $layers; do
   [[ -d "$root/$layer" ]] || { echo "missing layer folder $layer"; status=1; continue; }
@@ -28,8 +29,8 @@ for layer in $layers; do
   done < <(grep -rnE '^\s*#\s*include\s+"[a-z_]+/' "$root/$layer" --include='*.h' --include='*.cpp' --include='*.hpp')
 done
 # Headers must not pull in the LibTorch umbrella header (slow builds for every includer).
-if grep -rlE '#\s*include\s+<torch/torch.h>' "$root"/{core,models,algorithms,distributed,rewards,trainer,apps} --include='*.h' >/dev/null; then
-  echo "headers include <torch/torch.h>:"; grep -rlE '#\s*include\s+<torch/torch.h>' "$root"/{core,models,algorithms,distributed,rewards,trainer,apps} --include='*.h'
+if grep -rlE '#\s*include\s+<torch/torch.h>' "$root"/{core,models,algorithms,distributed,rewards,agents,trainer,apps} --include='*.h' >/dev/null; then
+  echo "headers include <torch/torch.h>:"; grep -rlE '#\s*include\s+<torch/torch.h>' "$root"/{core,models,algorithms,distributed,rewards,agents,trainer,apps} --include='*.h'
   status=1
 fi
 [[ $status == 0 ]] && echo "layering OK"

@@ -11,6 +11,7 @@
 #include "models/policy_runner.h"
 #include "rewards/reward_set.h"
 #include "trainer/prompt_dataset.h"
+#include "trainer/rollout_generator.h"
 
 namespace vecrl::trainer {
 
@@ -35,7 +36,8 @@ std::string default_name(const std::string& path) {
 }  // namespace
 
 EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, const EvalOptions& o,
-                    const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step) {
+                    const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step,
+                    const RolloutGenerator& generator) {
   VECRL_CHECK(!o.path.empty(), "eval.path: no evaluation set is configured");
   DataOptions data;
   data.path = o.path;
@@ -66,12 +68,9 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
   for (int64_t start = 0; start < total; start += o.batch_prompts) {
     const int64_t end = std::min(total, start + o.batch_prompts);
     std::vector<nlohmann::json> batch(records.begin() + start, records.begin() + end);
-    std::vector<std::vector<int64_t>> prompts;
     std::vector<uint64_t> seeds;
-    for (int64_t i = start; i < end; ++i) {
-      prompts.push_back(models::encode_prompt(tok, dataset.model_input_of(records[i]), o.add_bos));
+    for (int64_t i = start; i < end; ++i)
       seeds.push_back(o.seed + static_cast<uint64_t>(i));  // prompt i samples the same at every evaluation
-    }
     models::GenerationOptions g;
     g.sampler.temperature = o.temperature;
     g.sampler.top_p = o.top_p;
@@ -79,8 +78,7 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
     dataset.set_stops(g, tok);
     g.pad_token_id = tok.eos_id();
     g.prompt_seeds = seeds;
-    auto gen = models::generate(policy, prompts, o.n, g);
-    auto r = rollouts_from_generation(gen, o.n, batch, dataset, tok);
+    auto r = generator.generate(dataset, batch, o.add_bos, o.n, g);
     scored.push_back(rewards.score(r));
     batches.push_back(std::move(r));
   }
@@ -116,13 +114,29 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
         for (int64_t d = 0; d < all.dims(); ++d)
           rewards_json[names[d]] = all.valid[row][0][d].item<bool>() ? nlohmann::json(all.values[row][0][d].item<double>())
                                                                      : nlohmann::json();
-        entry["completions"].push_back(
-            {{"response", r.responses[g * o.n + j]}, {"rewards", rewards_json}, {"correct", correct[row].item<bool>()}});
+        nlohmann::json completion{
+            {"response", r.responses[g * o.n + j]}, {"rewards", rewards_json}, {"correct", correct[row].item<bool>()}};
+        if (r.has_agent_stats()) {
+          completion["tool_calls"] = r.tool_calls[g * o.n + j].item<int64_t>();
+          completion["tool_failures"] = r.tool_failures[g * o.n + j].item<int64_t>();
+          completion["turns"] = r.turns[g * o.n + j].item<int64_t>();
+        }
+        entry["completions"].push_back(completion);
       }
       prompts.push_back(entry);
     }
   }
   out.metrics[prefix + "response_length/mean"] = length / static_cast<double>(std::max<int64_t>(1, completions));
+  if (generator.multi_turn()) {
+    std::vector<at::Tensor> calls, failures, turns;
+    for (const auto& r : batches) {
+      calls.push_back(r.tool_calls);
+      failures.push_back(r.tool_failures);
+      turns.push_back(r.turns);
+    }
+    const auto tools = agent_metrics(torch::cat(calls), torch::cat(failures), torch::cat(turns), prefix);
+    out.metrics.insert(tools.begin(), tools.end());
+  }
   out.report = {{"name", name}, {"step", step}, {"path", o.path}, {"n", o.n}, {"temperature", o.temperature},
                 {"success", names[success]}, {"threshold", o.threshold}, {"metrics", out.metrics}, {"prompts", prompts}};
   return out;

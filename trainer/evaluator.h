@@ -22,6 +22,8 @@ class RewardSet;
 
 namespace vecrl::trainer {
 
+class RolloutGenerator;
+
 struct EvalOptions {
   std::string path;  // held-out records (.jsonl, .jsonl.gz, .json); empty = no evaluation
   std::string name;  // metric prefix eval/<name>/ (default: the file name without extensions)
@@ -81,8 +83,11 @@ struct EvalReport {
   nlohmann::json report;    // metrics plus every prompt's completions and reward vectors
 };
 
-// Prompts are put in the training run's chat format (`chat`), against runner's model folder.
+// Prompts are put in the training run's chat format (`chat`), against runner's model folder;
+// `generator` makes the completions (the run's agent loop, if any: then eval/<name>/tools/...
+// metrics and each completion's tool calls are reported too).
 EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, const EvalOptions& options,
-                    const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step);
+                    const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step,
+                    const RolloutGenerator& generator);
 
 }  // namespace vecrl::trainer

@@ -205,6 +205,35 @@ std::pair<std::string, std::string> PromptDataset::training_pair(const nlohmann:
   return {render(messages), record[response_field].get<std::string>()};
 }
 
+std::pair<std::string, std::vector<PromptDataset::TrainingPiece>> PromptDataset::training_pieces(
+    const nlohmann::json& record, const std::string& response_field, const std::string& response_template) const {
+  auto messages = messages_of(record);
+  std::size_t first_reply = messages.size();
+  while (first_reply > 0 && messages[first_reply - 1].role != "user") --first_reply;
+  const bool trace = first_reply + 1 < messages.size();  // more than one message after the last user one
+  if (!trace) {
+    auto [input, answer] = training_pair(record, response_field, response_template);
+    return {input, {{answer, true}}};
+  }
+  models::ChatRenderOptions options;
+  options.enable_thinking = options_.chat.enable_thinking;
+  std::vector<TrainingPiece> pieces;
+  for (std::size_t i = first_reply; i < messages.size(); ++i) {
+    const auto& m = messages[i];
+    const bool last = i + 1 == messages.size();
+    VECRL_CHECK(m.role == "assistant" || m.role == "tool", "message ", i, " has role '", m.role,
+                "': after the last user message a conversation may hold only assistant and tool messages");
+    VECRL_CHECK((m.role == "assistant") == (last || messages[i + 1].role == "tool") &&
+                    (m.role == "tool" ? messages[i - 1].role == "assistant" : true),
+                "message ", i, " ('", m.role, "'): an agent trace alternates assistant and tool messages and ends with "
+                "the assistant's answer");
+    if (m.role == "assistant") pieces.push_back({m.content, true});
+    else pieces.push_back({models::tool_exchange(*chat_format_, m.content, false, options), false});
+  }
+  messages.resize(first_reply);
+  return {render(messages), pieces};
+}
+
 std::string PromptDataset::prompt_of(const nlohmann::json& record) const {
   const auto messages = messages_of(record);
   for (auto m = messages.rbegin(); m != messages.rend(); ++m)

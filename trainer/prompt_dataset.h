@@ -60,6 +60,16 @@ class PromptDataset {
   // `response_field`, or `response_template` rendered from it.
   std::pair<std::string, std::string> training_pair(const nlohmann::json& record, const std::string& response_field,
                                                     const std::string& response_template) const;
+  // The same as a sequence of pieces, for conversations that go on after the last user message
+  // with assistant turns and tool responses (agent traces): assistant turns are trained on, tool
+  // responses are context, rendered between the turns exactly as the agent loop renders them.
+  struct TrainingPiece {
+    std::string text;
+    bool trained = true;
+  };
+  std::pair<std::string, std::vector<TrainingPiece>> training_pieces(const nlohmann::json& record,
+                                                                      const std::string& response_field,
+                                                                      const std::string& response_template) const;
   // The tokenizer's EOS and the chat format's end-of-turn tokens it knows.
   std::vector<int64_t> stop_token_ids(const models::Tokenizer& tokenizer) const;
   const models::ChatFormat& chat_format() const { return *chat_format_; }

@@ -31,6 +31,7 @@
 #include "rewards/reward_set.h"
 #include "trainer/checkpoint.h"
 #include "trainer/prompt_dataset.h"
+#include "trainer/rollout_generator.h"
 
 namespace vecrl::trainer {
 namespace fs = std::filesystem;
@@ -148,6 +149,7 @@ struct RlTrainer::State {
   std::vector<std::string> loss_metric_keys;  // the metric names the loss reports
   GradNormMonitor grad_monitor;
   std::unique_ptr<models::PolicyRunner> runner;
+  std::unique_ptr<RolloutGenerator> generator;  // one-turn generation or the agent loop
   std::unique_ptr<PromptDataset> data;
   std::unique_ptr<rewards::RewardSet> rewards;
   std::unique_ptr<algorithms::AdvantageEstimator> estimator;
@@ -230,6 +232,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                                     s.loss->needs_reference() || c.kl_in_reward.coef > 0 ||
                                                         s.rewards->needs_reference());
   s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
+  s.generator = std::make_unique<RolloutGenerator>(*s.runner, c.agent, c.data.chat.enable_thinking);
   // Fault injection for tests: gradients turned NaN, or multiplied 10^4, at the listed steps.
   s.poisoned_steps = steps_from_env("VECRL_TEST_NAN_GRAD_STEPS");
   s.spiked_steps = steps_from_env("VECRL_TEST_GRAD_SPIKE_STEPS");
@@ -285,9 +288,6 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
                                          const std::vector<nlohmann::json>& batch) {
   const auto& c = config;
   const auto& tok = runner->tokenizer();
-  std::vector<std::vector<int64_t>> prompts;
-  for (const auto& record : batch)
-    prompts.push_back(models::encode_prompt(tok, data->model_input_of(record), c.data.add_bos));
   models::GenerationOptions g;
   g.sampler.temperature = c.rollout.temperature;
   g.sampler.top_k = c.rollout.top_k;
@@ -297,8 +297,7 @@ core::Rollouts RlTrainer::State::rollout(const std::vector<uint64_t>& prompt_see
   data->set_stops(g, tok);
   g.pad_token_id = tok.eos_id();
   g.prompt_seeds = prompt_seeds;
-  auto gen = models::generate(runner->policy(), prompts, c.rollout.group_size, g);
-  return rollouts_from_generation(gen, c.rollout.group_size, batch, *data, tok);
+  return generator->generate(*data, batch, c.data.add_bos, c.rollout.group_size, g);
 }
 
 void RlTrainer::State::log_samples(int64_t step, const core::Rollouts& r, const core::RewardMatrix& rewards,
@@ -319,7 +318,7 @@ void RlTrainer::State::log_samples(int64_t step, const core::Rollouts& r, const 
 void RlTrainer::State::run_eval(int64_t step, const std::function<void(const std::string&)>& on_line) {
   if (!comm->is_main()) return;
   const auto t = Clock::now();
-  auto result = evaluate(*runner, *rewards, config.eval, config.data.chat, config.rollout.max_new_tokens, step);
+  auto result = evaluate(*runner, *rewards, config.eval, config.data.chat, config.rollout.max_new_tokens, step, *generator);
   result.metrics["timing_s/eval"] = seconds_since(t);
   for (auto& sink : sinks) sink->write(step, result.metrics);
   const auto dir = fs::path(run_dir) / "eval";
@@ -684,6 +683,10 @@ core::MetricMap RlTrainer::step(int64_t step) {
   m["response_length/max"] = lengths.max().item<double>();
   m["response_length/min"] = lengths.min().item<double>();
   m["response_length/clip_ratio"] = s.gather(rollouts.truncated.to(torch::kDouble)).mean().item<double>();
+  if (rollouts.has_agent_stats()) {
+    const auto tools = agent_metrics(s.gather(rollouts.tool_calls), s.gather(rollouts.tool_failures), s.gather(rollouts.turns));
+    m.insert(tools.begin(), tools.end());
+  }
   auto diff = (rollouts.behaviour_logprobs - old_logprobs).abs().masked_fill(rollouts.response_mask.logical_not(), 0);
   auto diff_stats = s.gather(torch::stack({diff.sum(1), diff.amax(1), rollouts.response_mask.sum(1).to(diff.dtype())}, 1)
                                  .to(torch::kDouble));  // [N_global, 3]

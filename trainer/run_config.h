@@ -106,6 +106,28 @@ struct RolloutOptions {
   }
 };
 
+// Multi-turn tool-use rollouts (agents/agent_loop.h). Without `environment` rollouts are one turn.
+struct AgentOptions {
+  core::ComponentSpec environment;         // e.g. {type: tools, tools: [{type: calculator}]}
+  int64_t max_turns = 4;                   // assistant turns per rollout, the answer included
+  int64_t max_tool_response_tokens = 256;  // a longer tool output is cut
+  int64_t workers = 4;                     // threads running tool calls
+
+  bool enabled() const { return environment.node != nullptr; }
+
+  template <class V>
+  void visit(V& v) {
+    if (v.has("environment")) v.component("environment", environment);
+    v.field("max_turns", max_turns);
+    v.field("max_tool_response_tokens", max_tool_response_tokens);
+    v.field("workers", workers);
+    v.require(max_turns >= 1, "max_turns", core::str_cat("must be >= 1, got ", max_turns));
+    v.require(max_tool_response_tokens >= 1, "max_tool_response_tokens",
+              core::str_cat("must be >= 1, got ", max_tool_response_tokens));
+    v.require(workers >= 1, "workers", core::str_cat("must be >= 1, got ", workers));
+  }
+};
+
 // A KL penalty in the reward (PPO-RLHF style): each rollout gets an extra reward dimension
 // "kl/penalty" = -coef * sum_t k(logp_old, logp_ref), weight 1, so every estimator sees it.
 struct KlInRewardOptions {
@@ -239,6 +261,7 @@ struct RunConfig {
   ModelOptions model;
   DataOptions data;
   RolloutOptions rollout;
+  AgentOptions agent;
   std::vector<core::ComponentSpec> rewards;
   rewards::ScoringOptions scoring;
   core::ComponentSpec advantage;
@@ -257,6 +280,7 @@ struct RunConfig {
     v.section("model", model);
     v.section("data", data);
     v.section("rollout", rollout);
+    v.section("agent", agent);
     v.component_list("rewards", rewards);
     v.section("scoring", scoring);
     v.component("advantage", advantage, "grpo");

@@ -43,14 +43,16 @@ struct SftBatch {
   int64_t truncated = 0;  // responses cut at max_length
 };
 
+// responses[i] with trained[i] (the loss mask per token: false on tool responses).
 SftBatch make_batch(const std::vector<std::vector<int64_t>>& prompts, std::vector<std::vector<int64_t>> responses,
-                    int64_t max_length, int64_t pad_id) {
+                    std::vector<std::vector<uint8_t>> trained, int64_t max_length, int64_t pad_id) {
   SftBatch b;
   int64_t longest = 1;
   for (std::size_t i = 0; i < responses.size(); ++i) {
     const auto room = std::max<int64_t>(1, max_length - static_cast<int64_t>(prompts[i].size()));
     if (static_cast<int64_t>(responses[i].size()) > room) {
       responses[i].resize(static_cast<std::size_t>(room));
+      trained[i].resize(static_cast<std::size_t>(room));
       ++b.truncated;
     }
     longest = std::max<int64_t>(longest, static_cast<int64_t>(responses[i].size()));
@@ -63,7 +65,7 @@ SftBatch make_batch(const std::vector<std::vector<int64_t>>& prompts, std::vecto
     const auto& r = responses[static_cast<std::size_t>(i)];
     const auto n = static_cast<int64_t>(r.size());
     b.response_ids[i].narrow(0, 0, n).copy_(torch::tensor(r, torch::kLong));
-    b.response_mask[i].narrow(0, 0, n).fill_(true);
+    b.response_mask[i].narrow(0, 0, n).copy_(torch::tensor(trained[static_cast<std::size_t>(i)]).to(torch::kBool));
   }
   return b;
 }
@@ -118,7 +120,7 @@ SftTrainer::SftTrainer(LoadedSftConfig loaded) : state_(std::make_unique<State>(
   const auto& data = c.data;
   s.data = std::make_unique<PromptDataset>(data.prompts, c.run.seed, c.model.path,
                                            [&data](const PromptDataset& dataset, const nlohmann::json& record) {
-                                             dataset.training_pair(record, data.response_field, data.response_template);
+                                             dataset.training_pieces(record, data.response_field, data.response_template);
                                            });
   const auto& tok = s.runner->tokenizer();
   const auto ends = s.data->chat_format().end_of_turn_tokens();
@@ -151,14 +153,23 @@ core::MetricMap SftTrainer::step(int64_t step) {
   const auto& tok = s.runner->tokenizer();
   auto records = s.data->next_batch(c.train.batch_size);
   std::vector<std::vector<int64_t>> prompts, responses;
+  std::vector<std::vector<uint8_t>> trained;
   for (const auto& record : records) {
-    auto [input, answer] = s.data->training_pair(record, c.data.response_field, c.data.response_template);
+    auto [input, pieces] = s.data->training_pieces(record, c.data.response_field, c.data.response_template);
     prompts.push_back(models::encode_prompt(tok, input, c.data.prompts.add_bos));
-    auto ids = tok.encode(answer);
+    std::vector<int64_t> ids;
+    std::vector<uint8_t> mask;
+    for (const auto& piece : pieces) {  // each piece tokenized on its own, as the agent loop does
+      const auto piece_ids = tok.encode(piece.text);
+      ids.insert(ids.end(), piece_ids.begin(), piece_ids.end());
+      mask.insert(mask.end(), piece_ids.size(), piece.trained ? 1 : 0);
+    }
     ids.push_back(s.end_token);
+    mask.push_back(1);
     responses.push_back(std::move(ids));
+    trained.push_back(std::move(mask));
   }
-  auto batch = make_batch(prompts, std::move(responses), c.train.max_length, tok.eos_id());
+  auto batch = make_batch(prompts, std::move(responses), std::move(trained), c.train.max_length, tok.eos_id());
   const double lr = learning_rate({c.optim.schedule, c.optim.lr, c.optim.warmup_steps, s.total_steps, c.optim.min_lr_ratio},
                                   step);
   for (auto& group : s.optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);

@@ -59,6 +59,14 @@ std::vector<int64_t> stop_token_ids(const ChatFormat& format, const Tokenizer& t
   return ids;
 }
 
+std::string tool_exchange(const ChatFormat& format, const std::string& tool_output, bool turn_closed,
+                          const ChatRenderOptions& options) {
+  ChatRenderOptions next = options;
+  next.add_generation_prompt = true;
+  return (turn_closed ? std::string() : format.assistant_turn_end()) + format.tool_response(tool_output) +
+         format.render({}, next);
+}
+
 void check_roles(const std::vector<ChatMessage>& messages, const char* format) {
   for (std::size_t i = 0; i < messages.size(); ++i) {
     const auto& role = messages[i].role;

@@ -30,7 +30,15 @@ class ChatFormat {
   virtual std::vector<std::string> end_of_turn_tokens() const = 0;
   // The tool-response turn appended after a tool call (agent loops).
   virtual std::string tool_response(const std::string& content) const = 0;
+  // The text that closes an assistant turn (after its content).
+  virtual std::string assistant_turn_end() const = 0;
 };
+
+// What follows an assistant turn that called a tool, up to where the model continues: the turn's
+// end (unless the model already emitted it: `turn_closed`), the tool's response turn, and the
+// header of the next assistant turn.
+std::string tool_exchange(const ChatFormat& format, const std::string& tool_output, bool turn_closed,
+                          const ChatRenderOptions& options);
 
 using ChatFormatRegistry = core::Registry<ChatFormat>;
 ChatFormatRegistry& chat_format_registry();

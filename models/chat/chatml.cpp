@@ -23,6 +23,7 @@ class ChatMl : public ChatFormat {
   std::string tool_response(const std::string& content) const override {
     return "<|im_start|>user\n<tool_response>\n" + content + "\n</tool_response><|im_end|>\n";
   }
+  std::string assistant_turn_end() const override { return "<|im_end|>\n"; }
 };
 
 }  // namespace

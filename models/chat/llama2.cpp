@@ -29,6 +29,7 @@ class Llama2 : public ChatFormat {
     VECRL_CHECK(false, "llama2 chat format: no tool-response turn (use chatml or llama3 for tool use)");
     return "";
   }
+  std::string assistant_turn_end() const override { return " </s>"; }
 };
 
 }  // namespace

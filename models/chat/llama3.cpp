@@ -26,6 +26,7 @@ class Llama3 : public ChatFormat {
   }
   std::vector<std::string> end_of_turn_tokens() const override { return {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"}; }
   std::string tool_response(const std::string& content) const override { return turn("ipython", content); }
+  std::string assistant_turn_end() const override { return "<|eot_id|>"; }
 };
 
 }  // namespace

@@ -14,6 +14,7 @@ class Plain : public ChatFormat {
   }
   std::vector<std::string> end_of_turn_tokens() const override { return {}; }
   std::string tool_response(const std::string& content) const override { return "\n\n" + content + "\n\n"; }
+  std::string assistant_turn_end() const override { return ""; }
 };
 
 }  // namespace

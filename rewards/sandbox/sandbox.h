@@ -36,6 +36,22 @@ struct SandboxLimits {
   std::vector<std::string> visible_paths{"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/dev",
                                          "/proc"};
   std::vector<std::string> hidden_paths{"/dev/shm", "/dev/mqueue"};  // hidden inside the visible ones
+
+  // The config keys of the limits, shared by every component that runs sandboxed programs.
+  template <class V>
+  void visit(V& v) {
+    v.choice("isolation", isolation,
+             {{"auto", SandboxIsolation::kAuto}, {"namespaces", SandboxIsolation::kNamespaces},
+              {"process", SandboxIsolation::kProcess}});
+    v.field("timeout_s", wall_s);
+    v.field("cpu_s", cpu_s);
+    v.field("memory_mb", memory_mb);
+    v.field("disk_mb", disk_mb);
+    v.field("processes", processes);
+    v.field("output_bytes", output_bytes);
+    v.require(wall_s > 0 && cpu_s > 0 && memory_mb > 0 && disk_mb > 0 && processes > 0 && output_bytes > 0,
+              "timeout_s", "the sandbox limits (timeout_s, cpu_s, memory_mb, disk_mb, processes, output_bytes) must be > 0");
+  }
 };
 
 struct SandboxResult {

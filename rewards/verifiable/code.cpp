@@ -39,19 +39,8 @@ struct CodeOptions {
     v.field("prepend_prompt", prepend_prompt);
     v.field("extract_fenced", extract_fenced);
     v.field("verpo_lambda", verpo_lambda);
-    v.choice("isolation", limits.isolation,
-             {{"auto", SandboxIsolation::kAuto}, {"namespaces", SandboxIsolation::kNamespaces},
-              {"process", SandboxIsolation::kProcess}});
-    v.field("timeout_s", limits.wall_s);
-    v.field("cpu_s", limits.cpu_s);
-    v.field("memory_mb", limits.memory_mb);
-    v.field("disk_mb", limits.disk_mb);
-    v.field("processes", limits.processes);
-    v.field("output_bytes", limits.output_bytes);
+    limits.visit(v);
     v.require(!python.empty() && python[0] == '/', "python", "must be an absolute path, got '" + python + "'");
-    v.require(limits.wall_s > 0 && limits.cpu_s > 0 && limits.memory_mb > 0 && limits.disk_mb > 0 &&
-                  limits.processes > 0 && limits.output_bytes > 0,
-              "timeout_s", "the sandbox limits (timeout_s, cpu_s, memory_mb, disk_mb, processes, output_bytes) must be > 0");
     v.require(verpo_lambda >= 0, "verpo_lambda", core::str_cat("must be >= 0, got ", verpo_lambda));
   }
 };

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -12,6 +13,7 @@
 #include "models/hf_checkpoint.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
+#include "trainer/prompt_dataset.h"
 #include "trainer/sft_trainer.h"
 
 using namespace vecrl;
@@ -130,4 +132,52 @@ TEST(Sft, TheShippedGsm8kConfigRuns) {
   const auto summary = sft.run({});
   EXPECT_EQ(summary.steps, 2);
   EXPECT_GT(summary.first_loss, 0);
+}
+
+namespace {
+
+// One JSONL line: a calculator trace whose third message has `second_role`.
+std::string trace_record(const std::string& second_role) {
+  std::string line = R"({"prompt": [{"role": "user", "content": "Q: 12*7=?"},
+             {"role": "assistant", "content": "<tool_call>{\"name\": \"calculator\", \"arguments\": {\"expression\": \"12*7\"}}</tool_call>"},
+             {"role": ")" + second_role + R"(", "content": "84"},
+             {"role": "assistant", "content": "\\boxed{84}"}]})";
+  line.erase(std::remove(line.begin(), line.end(), '\n'), line.end());
+  return line;
+}
+
+}  // namespace
+
+TEST(Sft, AgentTracesTrainTheTurnsAndNotTheToolResponses) {
+  trainer::DataOptions data;
+  data.path = write_file("vecrl_sft_traces.jsonl", trace_record("tool") + "\n");
+  data.chat.chat_template = "chatml";
+  trainer::PromptDataset dataset(data, 1);
+  const auto record = dataset.next_batch(1)[0];
+  auto [input, pieces] = dataset.training_pieces(record, "response", "");
+  EXPECT_EQ(input, "<|im_start|>user\nQ: 12*7=?<|im_end|>\n<|im_start|>assistant\n");
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_TRUE(pieces[0].trained);
+  EXPECT_EQ(pieces[0].text.rfind("<tool_call>", 0), 0u);
+  EXPECT_FALSE(pieces[1].trained);  // exactly what the agent loop appends after a call
+  EXPECT_EQ(pieces[1].text,
+            "<|im_end|>\n<|im_start|>user\n<tool_response>\n84\n</tool_response><|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_TRUE(pieces[2].trained);
+  EXPECT_EQ(pieces[2].text, "\\boxed{84}");
+  // A plain prompt/response record is one trained piece, as before.
+  EXPECT_EQ(dataset.training_pieces({{"prompt", "Hi"}, {"response", "Hello"}}, "response", "").second.size(), 1u);
+}
+
+TEST(Sft, AgentTracesOutOfOrderAreNamedWithTheirLine) {
+  // Line 1: a user message after the call (no longer a trace: it trains on the last answer);
+  // line 2: assistant messages in a row, which no agent loop produces.
+  const auto bad = write_file("vecrl_sft_bad_traces.jsonl", trace_record("user") + "\n" + trace_record("assistant") + "\n");
+  try {
+    trainer::SftTrainer sft(config("bad_traces", {"data.path=" + bad}));
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vecrl_sft_bad_traces.jsonl:2: message 1 ('assistant'): an agent trace alternates"),
+              std::string::npos)
+        << e.what();
+  }
 }
