@@ -3,8 +3,8 @@
 
 Questions are "Q: a+b=?" (easy: operands 1-5, 25 facts a tiny model memorises) or "Q: a*b=?" (hard: a
 three-digit times a two-digit number, which a 260K-parameter model cannot compute, so it needs the
-calculator). The SFT traces over-use the tool: every hard question and half of the easy ones go
-through a calculator call (the other half answer directly, so the model knows the sums); RL should then learn to skip the call where it is not needed.
+calculator). The SFT traces over-use the tool: every hard question and 65% of the easy ones go
+through a calculator call (the rest answer directly, so the model knows the sums); RL should then learn to skip the call where it is not needed.
 
 Writes, under OUT_DIR: sft.jsonl (agent traces as conversations), rl.jsonl (prompts + answers),
 eval.jsonl (all 25 easy questions — facts to memorise, not to generalise — and 100 hard ones that
@@ -53,7 +53,7 @@ def main(out_dir, seed=0):
             value, kind = eval(expr), "easy"
         else:
             (expr, value), kind = hard(rng), "hard"
-        use_tool = kind == "hard" or rng.random() < 0.5
+        use_tool = kind == "hard" or rng.random() < 0.65
         turns = [{"role": "user", "content": "Q: %s=?" % expr}]
         if use_tool:
             turns += [{"role": "assistant", "content": call(expr)},

@@ -4,7 +4,8 @@
 Usage: summarize_tools_demo.py OUT_DIR SEED [SEED ...]
 Reads OUT_DIR/<method>_seed<S>/eval/eval_step_*.json (greedy evaluations before and after RL) and
 metrics.jsonl (training curves); writes OUT_DIR/summary.md (mean ± std over seeds of accuracy and
-tool calls per question, easy and hard questions apart) and OUT_DIR/tools-hdpo.png (gnuplot).
+tool calls per question, easy and hard questions apart) and OUT_DIR/tools-hdpo.png (gnuplot: the
+same figures at every evaluation).
 """
 import glob
 import json
@@ -52,44 +53,47 @@ def main(out, seeds):
             acc = [f[kind][0] for f in finals]
             calls = [f[kind][1] for f in finals]
             lines.append("| %s, after RL | %s | %s | %s |" % (label, kind, mean_std(acc), mean_std(calls)))
-    note = ("Greedy decoding; mean ± std over seeds %s; 81 easy questions (a+b, one digit each) and 100 unseen "
+    note = ("Greedy decoding; mean ± std over seeds %s; 25 easy questions (a+b with a, b in 1..5) and 100 unseen "
             "hard ones (three digits × two digits)." % ", ".join(seeds))
     open(os.path.join(out, "summary.md"), "w").write("\n".join(lines) + "\n\n" + note + "\n")
     print("\n".join(lines) + "\n\n" + note)
 
-    # Training curves, mean over seeds: tool calls per rollout and accuracy.
+    # Curves from the greedy evaluations (every 20 steps), mean over seeds.
     tsv = os.path.join(out, "curves.tsv")
     with open(tsv, "w") as f:
-        per_method = {}
+        by_method = {}
         for method, _ in METHODS:
-            by_step = {}
+            points = {}
             for run in runs[method]:
-                for line in open(os.path.join(run, "metrics.jsonl")):
-                    m = json.loads(line)
-                    if "tools/call_frequency" in m:
-                        by_step.setdefault(m["step"], []).append((m["tools/call_frequency"], m["rewards/answer/correct/mean"]))
-            per_method[method] = by_step
-        steps = sorted(set().union(*[set(v) for v in per_method.values()]))
+                for path in glob.glob(os.path.join(run, "eval", "eval_step_*.json")):
+                    step = int(path.rsplit("_", 1)[1].split(".")[0])
+                    points.setdefault(step, []).append(eval_figures(path))
+            by_method[method] = points
+        steps = sorted(set().union(*[set(v) for v in by_method.values()]))
         for step in steps:
             cols = [str(step)]
             for method, _ in METHODS:
-                vals = per_method[method].get(step, [])
-                cols += ["%.4f" % statistics.mean(v[0] for v in vals), "%.4f" % statistics.mean(v[1] for v in vals)] if vals else ["NaN", "NaN"]
+                figs = by_method[method].get(step, [])
+                for kind, index in (("easy", 1), ("hard", 1), ("easy", 0), ("hard", 0)):
+                    cols.append("%.4f" % statistics.mean(f[kind][index] for f in figs) if figs else "NaN")
             f.write("\t".join(cols) + "\n")
     png = os.path.join(out, "tools-hdpo.png")
+    a, b = METHODS[0][1], METHODS[1][1]
     script = """
 set terminal pngcairo size 1000,420 font ',10'
-set output '%s'
-set multiplot layout 1,2 title 'stories260K + calculator, mean of seeds %s (training rollouts)'
+set output '{png}'
+set multiplot layout 1,2 title 'stories260K + calculator: greedy evaluation, mean of seeds {seeds}'
 set xlabel 'RL step'
-set key bottom left
-set ylabel 'tool calls per rollout'
-plot '%s' using 1:2 with lines lw 2 title '%s', '' using 1:4 with lines lw 2 title '%s'
-set ylabel 'accuracy (answer/correct)'
-set yrange [0:1]
-plot '%s' using 1:3 with lines lw 2 title '%s', '' using 1:5 with lines lw 2 title '%s'
+set key center right
+set ylabel 'tool calls per question'
+set yrange [-0.05:1.05]
+plot '{tsv}' using 1:2 with linespoints lw 2 lc 1 title '{a}: easy', '' using 1:3 with linespoints lw 2 lc 1 dt 2 title '{a}: hard', \\
+     '' using 1:6 with linespoints lw 2 lc 2 title '{b}: easy', '' using 1:7 with linespoints lw 2 lc 2 dt 2 title '{b}: hard'
+set ylabel 'accuracy'
+plot '{tsv}' using 1:4 with linespoints lw 2 lc 1 title '{a}: easy', '' using 1:5 with linespoints lw 2 lc 1 dt 2 title '{a}: hard', \\
+     '' using 1:8 with linespoints lw 2 lc 2 title '{b}: easy', '' using 1:9 with linespoints lw 2 lc 2 dt 2 title '{b}: hard'
 unset multiplot
-""" % (png, ",".join(seeds), tsv, METHODS[0][1], METHODS[1][1], tsv, METHODS[0][1], METHODS[1][1])
+""".format(png=png, seeds=",".join(seeds), tsv=tsv, a=a, b=b)
     subprocess.run(["gnuplot"], input=script.encode(), check=True)
 
 
