@@ -43,12 +43,16 @@ BenchSetup set_up(const BenchArgs& args) {
   const bool is_folder = std::filesystem::is_regular_file(std::filesystem::path(args.model) / "config.json");
   s.model = is_folder ? models::load_causal_lm(args.model) : models::random_model(args.model, args.seed);
   s.model->to(s.device);
+  s.model->set_fused_attention(args.attention == "fused");
+  s.model->set_compute_dtype(args.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat);
   s.limits = core::measure_hardware_limits(s.device);
   const auto cost = models::model_cost(s.model);
   s.header = {{"model", args.model},
               {"parameters", cost.parameters},
               {"device", cuda ? "cuda" : "cpu"},
               {"threads", s.threads},
+              {"attention", args.attention},
+              {"dtype", args.dtype},
               {"matmul_gflops", s.limits.matmul_flops_per_s / 1e9},
               {"read_bandwidth_gbs", s.limits.read_bytes_per_s / 1e9}};
   return s;

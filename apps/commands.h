@@ -77,6 +77,8 @@ struct BenchArgs {
   std::string model = "qwen3-50m";  // a HuggingFace folder or a preset (vecrl init-model)
   std::string device;               // cpu or cuda; empty = cuda when available
   std::string vs;                   // baseline in the same run: per-sample (generate), unchunked (train)
+  std::string attention = "fused";  // fused (ATen's scaled_dot_product_attention) or math
+  std::string dtype = "float32";    // compute dtype: float32, or bfloat16 with float32 master weights
   int threads = 0;
   bool json = false;
   uint64_t seed = 0;

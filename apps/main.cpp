@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
     cmd->add_option("--threads", bench.threads, "CPU threads; 0 = all cores")->capture_default_str();
     cmd->add_option("--seed", bench.seed, "seed of the random weights and inputs")->capture_default_str();
     cmd->add_option("--prompt-tokens", bench.prompt_tokens, "prompt length")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--attention", bench.attention, "fused (scaled_dot_product_attention) or math (written out)")
+        ->capture_default_str()->check(CLI::IsMember({"fused", "math"}));
+    cmd->add_option("--dtype", bench.dtype, "compute dtype: float32, or bfloat16 (float32 master weights)")
+        ->capture_default_str()->check(CLI::IsMember({"float32", "bfloat16"}));
     cmd->add_flag("--json", bench.json, "print one JSON object");
   };
   auto* bench_gen_cmd = bench_cmd->add_subcommand("generate", "Rollout tokens/s per group size vs the bandwidth and compute bounds");

@@ -9,6 +9,7 @@
 #define VECRL_HAVE_GLOO 1
 #endif
 #if defined(USE_C10D_NCCL)
+#include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #define VECRL_HAVE_NCCL 1
 #endif
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -39,7 +41,14 @@ class LocalCommunicator : public Communicator {
   void all_reduce_max(at::Tensor&) override {}
   void broadcast(at::Tensor&, int64_t) override {}
   at::Tensor all_gather_rows(const at::Tensor& t) override { return t; }
-  void all_reduce_sum_bucketed(std::vector<at::Tensor>&, int64_t) override {}
+  std::unique_ptr<PendingReduction> start_all_reduce_sum(at::Tensor) override {
+    return std::make_unique<DoneReduction>();
+  }
+
+ private:
+  struct DoneReduction : PendingReduction {
+    void wait() override {}
+  };
   void barrier() override {}
 };
 
@@ -76,11 +85,31 @@ class Heartbeat {
 };
 
 class C10dCommunicator : public Communicator {
+  // A started c10d work item; waiting reports failures like any other collective, and copies a
+  // staged result back into the caller's tensor.
+  class C10dPendingReduction : public PendingReduction {
+   public:
+    C10dPendingReduction(C10dCommunicator* owner, c10::intrusive_ptr<c10d::Work> work, at::Tensor target,
+                         at::Tensor staged)
+        : owner_(owner), work_(std::move(work)), target_(std::move(target)), staged_(std::move(staged)) {}
+    void wait() override {
+      owner_->run("all_reduce(gradients)", [&] { work_->wait(); });
+      if (!staged_.is_same(target_)) target_.copy_(staged_);
+    }
+
+   private:
+    C10dCommunicator* owner_;
+    c10::intrusive_ptr<c10d::Work> work_;
+    at::Tensor target_, staged_;
+  };
+
  public:
+  // staging_device: where tensors must be for the backend (NCCL: this rank's GPU); others are
+  // copied there and back.
   C10dCommunicator(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<Group> group, int64_t rank,
-                   int64_t world, std::string address)
+                   int64_t world, std::string address, std::optional<c10::Device> staging_device)
       : store_(std::move(store)), group_(std::move(group)), rank_(rank), world_(world), address_(std::move(address)),
-        heartbeat_(std::make_unique<Heartbeat>(store_, rank)) {}
+        staging_device_(staging_device), heartbeat_(std::make_unique<Heartbeat>(store_, rank)) {}
 
   int64_t rank() const override { return rank_; }
   int64_t world_size() const override { return world_; }
@@ -89,55 +118,28 @@ class C10dCommunicator : public Communicator {
   void all_reduce_max(at::Tensor& t) override { reduce(t, c10d::ReduceOp::MAX, "all_reduce(max)"); }
 
   void broadcast(at::Tensor& t, int64_t root) override {
-    std::vector<at::Tensor> v{t};
+    std::vector<at::Tensor> v{staged(t)};
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     run("broadcast", [&] { group_->broadcast(v, opts)->wait(); });
+    if (!v[0].is_same(t)) t.copy_(v[0]);
   }
 
   at::Tensor all_gather_rows(const at::Tensor& t) override {
     if (t.scalar_type() == at::kBool) return all_gather_rows(t.to(at::kByte)).to(at::kBool);  // Gloo has no bool
-    auto input = t.contiguous();
+    auto input = staged(t).contiguous();
     std::vector<std::vector<at::Tensor>> out(1);
     for (int64_t r = 0; r < world_; ++r) out[0].push_back(at::empty_like(input));
     std::vector<at::Tensor> in{input};
     run("all_gather", [&] { group_->allgather(out, in)->wait(); });
-    return at::cat(out[0], 0);
+    return at::cat(out[0], 0).to(t.device());
   }
 
-  void all_reduce_sum_bucketed(std::vector<at::Tensor>& tensors, int64_t bucket_bytes) override {
-    // Flatten consecutive tensors into buckets and launch them all before waiting, so the
-    // transfers of one bucket overlap the reduction of the next.
-    std::vector<std::vector<std::size_t>> buckets(1);
-    int64_t bytes = 0;
-    for (std::size_t i = 0; i < tensors.size(); ++i) {
-      if (bytes > 0 && bytes + tensors[i].nbytes() > static_cast<std::size_t>(bucket_bytes)) {
-        buckets.emplace_back();
-        bytes = 0;
-      }
-      buckets.back().push_back(i);
-      bytes += static_cast<int64_t>(tensors[i].nbytes());
-    }
-    std::vector<at::Tensor> flats;
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    run("all_reduce(gradients)", [&] {
-      for (const auto& bucket : buckets) {
-        std::vector<at::Tensor> parts;
-        for (auto i : bucket) parts.push_back(tensors[i].reshape({-1}));
-        flats.push_back(at::cat(parts));
-        std::vector<at::Tensor> v{flats.back()};
-        works.push_back(group_->allreduce(v));
-      }
-      for (auto& w : works) w->wait();
-    });
-    for (std::size_t b = 0; b < buckets.size(); ++b) {
-      int64_t offset = 0;
-      for (auto i : buckets[b]) {
-        const int64_t n = tensors[i].numel();
-        tensors[i].copy_(flats[b].narrow(0, offset, n).view_as(tensors[i]));
-        offset += n;
-      }
-    }
+  std::unique_ptr<PendingReduction> start_all_reduce_sum(at::Tensor t) override {
+    std::vector<at::Tensor> v{staged(t)};
+    c10::intrusive_ptr<c10d::Work> work;
+    run("all_reduce(gradients)", [&] { work = group_->allreduce(v); });
+    return std::make_unique<C10dPendingReduction>(this, std::move(work), std::move(t), v[0]);
   }
 
   void barrier() override {
@@ -146,10 +148,15 @@ class C10dCommunicator : public Communicator {
 
  private:
   void reduce(at::Tensor& t, c10d::ReduceOp op, const char* what) {
-    std::vector<at::Tensor> v{t};
+    std::vector<at::Tensor> v{staged(t)};
     c10d::AllreduceOptions opts;
     opts.reduceOp = op;
     run(what, [&] { group_->allreduce(v, opts)->wait(); });
+    if (!v[0].is_same(t)) t.copy_(v[0]);
+  }
+
+  at::Tensor staged(const at::Tensor& t) const {
+    return staging_device_ && t.device() != *staging_device_ ? t.to(*staging_device_) : t;
   }
 
   template <class F>
@@ -202,10 +209,19 @@ class C10dCommunicator : public Communicator {
   c10::intrusive_ptr<Group> group_;
   int64_t rank_, world_;
   std::string address_;
+  std::optional<c10::Device> staging_device_;
   std::unique_ptr<Heartbeat> heartbeat_;
 };
 
 }  // namespace
+
+bool nccl_available() {
+#ifdef VECRL_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
 
 std::string first_slurm_host(const std::string& nodelist) {
   // Examples: "node01", "node[01-04,07]", "a[1-2],b3", "gpu-[003-004]".
@@ -258,6 +274,17 @@ std::unique_ptr<Communicator> make_communicator(const ProcessInfo& process, cons
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("vecrl", store);
   c10::intrusive_ptr<Group> group;
+  std::optional<c10::Device> staging_device;
+#ifdef VECRL_HAVE_NCCL
+  if (backend == "nccl") {
+    // Each rank drives the GPU of its local rank; NCCL reduces CUDA tensors, so others are staged there.
+    const int64_t gpus = c10::cuda::device_count();
+    VECRL_CHECK(process.local_rank < gpus, "rank ", process.rank, ": local rank ", process.local_rank,
+                " has no GPU of its own (this machine has ", gpus, ")");
+    c10::cuda::set_device(static_cast<c10::DeviceIndex>(process.local_rank));
+    staging_device = c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(process.local_rank));
+  }
+#endif
   try {
     if (backend == "gloo") {
 #ifdef VECRL_HAVE_GLOO
@@ -288,7 +315,7 @@ std::unique_ptr<Communicator> make_communicator(const ProcessInfo& process, cons
                                     " failed within ", options.timeout_s, " s (a rank never arrived?): ", e.what()));
   }
   spdlog::debug("rank {} of {} joined {} at {}", process.rank, process.world_size, backend, address);
-  return std::make_unique<C10dCommunicator>(prefixed, group, process.rank, process.world_size, address);
+  return std::make_unique<C10dCommunicator>(prefixed, group, process.rank, process.world_size, address, staging_device);
 }
 
 }  // namespace vecrl::distributed

@@ -20,6 +20,13 @@ struct RendezvousOptions {
   std::string backend = "auto";  // auto (NCCL on CUDA devices when built with it, else Gloo), gloo, nccl
 };
 
+// A reduction in flight. wait() blocks until its result is in the tensor it was started on.
+class PendingReduction {
+ public:
+  virtual ~PendingReduction() = default;
+  virtual void wait() = 0;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -30,8 +37,9 @@ class Communicator {
   virtual void broadcast(at::Tensor& t, int64_t root) = 0;  // in place
   // Concatenates every rank's tensor along dim 0 (all ranks pass the same shape).
   virtual at::Tensor all_gather_rows(const at::Tensor& t) = 0;
-  // Sums the tensors in place in buckets of about bucket_bytes, several in flight at once.
-  virtual void all_reduce_sum_bucketed(std::vector<at::Tensor>& tensors, int64_t bucket_bytes) = 0;
+  // Starts summing `t` in place and returns at once; every rank must start the same reductions in
+  // the same order. `t` must stay alive and untouched until wait() returns.
+  virtual std::unique_ptr<PendingReduction> start_all_reduce_sum(at::Tensor t) = 0;
   virtual void barrier() = 0;
   bool is_main() const { return rank() == 0; }
 };
@@ -39,6 +47,9 @@ class Communicator {
 // Builds the communicator for this process. Throws with the rank, address and timeout when the
 // rendezvous fails (bad variables, unreachable master, a rank that never arrives).
 std::unique_ptr<Communicator> make_communicator(const ProcessInfo& process, const RendezvousOptions& options);
+
+// Whether this build has the NCCL backend (a CUDA LibTorch with USE_C10D_NCCL).
+bool nccl_available();
 
 // "node[01-04],other" -> "node01" (first host of a Slurm node list).
 std::string first_slurm_host(const std::string& nodelist);

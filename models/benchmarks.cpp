@@ -53,7 +53,7 @@ ModelCost model_cost(CausalLM& model) {
   for (const auto& p : model->parameters()) cost.parameters += p.numel();
   cost.embedding_parameters = c.vocab_size * c.hidden_size;
   cost.lm_head_parameters = c.vocab_size * c.hidden_size;
-  const auto element = model->parameters().front().element_size();
+  const auto element = static_cast<int64_t>(c10::elementSize(model->compute_dtype()));  // what decode reads
   // A decode step reads every matrix once, except an untied input embedding (only its looked-up rows).
   const int64_t read = cost.parameters - (c.tie_word_embeddings ? 0 : cost.embedding_parameters);
   cost.weight_bytes = static_cast<double>(read * element);

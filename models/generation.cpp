@@ -93,7 +93,7 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
     VECRL_CHECK(!prompts[p].empty(), "generate: prompt ", p, " is empty (add BOS)");
   torch::NoGradGuard no_grad;
   const auto device = model->model->embed_tokens->weight.device();
-  const auto dtype = model->model->embed_tokens->weight.scalar_type();
+  const auto dtype = model->compute_dtype();  // of the activations and the KV cache
   const int64_t G = samples_per_prompt, P = static_cast<int64_t>(prompts.size()), N = P * G;
 
   auto [prompt_ids, prompt_mask] = left_pad(prompts, options.pad_token_id);

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "models/hf_checkpoint.h"
 
 namespace vecrl::models {
@@ -13,6 +14,44 @@ PolicyRunner::PolicyRunner(const std::string& model_dir, bool load_reference)
     (*reference_)->eval();
     for (auto& p : (*reference_)->parameters()) p.set_requires_grad(false);
   }
+}
+
+void PolicyRunner::set_fused_attention(bool on) {
+  policy_->set_fused_attention(on);
+  if (reference_) (*reference_)->set_fused_attention(on);
+}
+
+void PolicyRunner::set_compute_dtype(at::ScalarType dtype) {
+  policy_->set_compute_dtype(dtype);
+  if (reference_) (*reference_)->set_compute_dtype(dtype);
+}
+
+void PolicyRunner::to(c10::Device device) {
+  policy_->to(device);
+  if (reference_) (*reference_)->to(device);
+}
+
+c10::Device PolicyRunner::device() const { return policy_->parameters().front().device(); }
+
+c10::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& key) {
+  const int64_t gpus = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+  if (spec == "cpu" || (spec == "auto" && gpus == 0)) return c10::Device(c10::kCPU);
+  int64_t index = local_rank;
+  if (spec.rfind("cuda:", 0) == 0) {
+    try {
+      std::size_t used = 0;
+      index = std::stoll(spec.substr(5), &used);
+      VECRL_CHECK(used == spec.size() - 5 && index >= 0, "");
+    } catch (const std::exception&) {
+      throw core::Error(core::str_cat("config key '", key, "': expected cpu, cuda, cuda:N or auto, found '", spec, "'"));
+    }
+  } else {
+    VECRL_CHECK(spec == "cuda" || spec == "auto", "config key '", key, "': expected cpu, cuda, cuda:N or auto, found '",
+                spec, "'");
+  }
+  VECRL_CHECK(index < gpus, "config key '", key, "': '", spec, "' needs GPU ", index, " but this ",
+              gpus == 0 ? "build or machine has no CUDA device" : core::str_cat("machine has ", gpus, " GPU(s)"));
+  return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
 }  // namespace vecrl::models

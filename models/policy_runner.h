@@ -1,5 +1,7 @@
 #pragma once
 // The trainable policy, its frozen reference (only when something needs it) and the tokenizer.
+#include <c10/core/Device.h>
+
 #include <memory>
 #include <string>
 
@@ -17,6 +19,12 @@ class PolicyRunner {
   CausalLM* reference() { return reference_ ? &*reference_ : nullptr; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
   const std::string& model_dir() const { return model_dir_; }
+  // Fused attention kernels and the compute dtype, in the policy and the reference alike.
+  void set_fused_attention(bool on);
+  void set_compute_dtype(at::ScalarType dtype);
+  // Moves the policy and the reference (parameters, and so gradients and optimizer state made later).
+  void to(c10::Device device);
+  c10::Device device() const;
 
  private:
   std::string model_dir_;
@@ -24,5 +32,9 @@ class PolicyRunner {
   std::unique_ptr<CausalLM> reference_;
   std::unique_ptr<Tokenizer> tokenizer_;
 };
+
+// "cpu", "cuda", "cuda:N", or "auto": this rank's GPU (cuda:<local_rank>) when the build and the
+// machine have CUDA, else the CPU. Throws naming `key` for anything else, or a GPU that is not there.
+c10::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& key);
 
 }  // namespace vecrl::models

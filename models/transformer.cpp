@@ -1,6 +1,7 @@
 #include "models/transformer.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <limits>
@@ -16,6 +17,17 @@ KvCache KvCache::allocate(const ModelConfig& c, int64_t batch, int64_t capacity,
     cache.values.push_back(torch::empty({batch, c.num_kv_heads, capacity, c.head_dim}, options));
   }
   return cache;
+}
+
+at::Tensor WeightCasts::get(const at::Tensor& weight, at::ScalarType dtype) {
+  if (weight.scalar_type() == dtype) return weight;
+  if (torch::GradMode::is_enabled()) return weight.to(dtype);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto& entry = cache_[weight.unsafeGetTensorImpl()];
+  if (!entry.second.defined() || entry.first != weight._version() || entry.second.scalar_type() != dtype ||
+      entry.second.device() != weight.device())
+    entry = {weight._version(), weight.to(dtype)};
+  return entry.second;
 }
 
 KvCache KvCache::repeat_rows(int64_t times) const {
@@ -35,7 +47,7 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
   const auto xf = x.to(torch::kFloat);
   const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
-  return weight * normed.to(x.scalar_type());
+  return weight.to(x.scalar_type()) * normed.to(x.scalar_type());
 }
 
 namespace {
@@ -47,6 +59,15 @@ at::Tensor rotate_half(const at::Tensor& x) {
 
 torch::nn::Linear linear(int64_t in, int64_t out, bool bias = false) {
   return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+}
+
+// x·Wᵀ + b in x's dtype: a float32 master weight is cast for a bfloat16 forward (differentiably,
+// so its gradient arrives in float32).
+at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x, WeightCasts* casts) {
+  const auto dtype = x.scalar_type();
+  auto cast = [&](const at::Tensor& w) { return casts != nullptr ? casts->get(w, dtype) : w.to(dtype); };
+  const auto& b = layer->bias;
+  return torch::nn::functional::linear(x, cast(layer->weight), b.defined() ? cast(b) : at::Tensor());
 }
 
 }  // namespace
@@ -66,9 +87,9 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                                   const at::Tensor& bias, KvCache* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = q_proj(x).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
-  auto k = k_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
-  auto v = v_proj(x).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  auto q = project(q_proj, x, casts).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
+  auto k = project(k_proj, x, casts).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  auto v = project(v_proj, x, casts).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
   if (q_norm_) {  // qwen3: normalise each head's q and k before RoPE
     q = std::static_pointer_cast<RMSNormImpl>(q_norm_)->forward(q);
     k = std::static_pointer_cast<RMSNormImpl>(k_norm_)->forward(k);
@@ -89,10 +110,22 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
     k = k.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
     v = v.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
   }
-  auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(head_dim_)));
-  auto probs = torch::softmax(scores + bias, -1);
-  auto out = torch::matmul(probs, v).transpose(1, 2).reshape({B, T, heads_ * head_dim_});  // [B, T, H*d]
-  return o_proj(out);
+  auto out = attend(q, k, v, bias, fused_).transpose(1, 2).reshape({B, T, heads_ * head_dim_});  // [B, T, H*d]
+  return project(o_proj, out, casts);
+}
+
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias, bool fused) {
+  if (fused) {
+#if TORCH_VERSION_MAJOR >= 2
+    return at::scaled_dot_product_attention(q, k, v, bias);
+#else
+    return std::get<0>(at::_scaled_dot_product_attention(q, k, v, bias));
+#endif
+  }
+  auto scores = torch::matmul(q, k.transpose(-1, -2)) * (1.0 / std::sqrt(static_cast<double>(q.size(-1))));
+  // The softmax in float32 at least, as HF's eager attention does for bfloat16 models.
+  const auto softmax_dtype = q.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat;
+  return torch::matmul(torch::softmax(scores + bias, -1, softmax_dtype).to(q.scalar_type()), v);
 }
 
 MlpImpl::MlpImpl(const ModelConfig& c) {
@@ -101,7 +134,9 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
   down_proj = register_module("down_proj", linear(c.intermediate_size, c.hidden_size));
 }
 
-at::Tensor MlpImpl::forward(const at::Tensor& x) { return down_proj(torch::silu(gate_proj(x)) * up_proj(x)); }
+at::Tensor MlpImpl::forward(const at::Tensor& x) {
+  return project(down_proj, torch::silu(project(gate_proj, x, casts)) * project(up_proj, x, casts), casts);
+}
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
   self_attn = register_module("self_attn", Attention(c));
@@ -128,6 +163,11 @@ CausalLMImpl::CausalLMImpl(const ModelConfig& c) : config_(c) {
   model = register_module("model", Backbone(c));
   if (!c.tie_word_embeddings) lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size));
   inv_freq_ = rope_inverse_frequencies(c);
+  for (std::size_t l = 0; l < model->layers->size(); ++l) {
+    auto* layer = model->layers[l]->as<DecoderLayer>();
+    layer->self_attn->casts = casts_.get();
+    layer->mlp->casts = casts_.get();
+  }
 }
 
 at::Tensor rope_inverse_frequencies(const ModelConfig& c) {
@@ -206,7 +246,7 @@ at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
               " != tokens ", input.tokens.sizes());
   VECRL_CHECK(input.key_valid.dim() == 2 && input.key_valid.size(0) == B && input.key_valid.size(1) == start + T,
               "key_valid ", input.key_valid.sizes(), ", expected [", B, ", ", start + T, "]");
-  auto x = model->embed_tokens(input.tokens);  // [B, T, D]
+  auto x = model->embed_tokens(input.tokens).to(compute_dtype());  // [B, T, D]
   auto inv_freq = inv_freq_.to(x.device());
   auto freqs = input.positions.to(torch::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, d/2]
   auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, d]
@@ -223,13 +263,24 @@ at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   return model->norm(x);
 }
 
-at::Tensor CausalLMImpl::output_weight() const {
-  return lm_head ? lm_head->weight : model->embed_tokens->weight;
+void CausalLMImpl::set_fused_attention(bool on) {
+  for (std::size_t l = 0; l < model->layers->size(); ++l) model->layers[l]->as<DecoderLayer>()->self_attn->set_fused(on);
 }
 
-at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) {
-  if (lm_head) return lm_head(hidden);
-  return torch::matmul(hidden, model->embed_tokens->weight.t());
+at::Tensor CausalLMImpl::output_weight() const {
+  return casts_->get(lm_head ? lm_head->weight : model->embed_tokens->weight, compute_dtype());
+}
+
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return torch::matmul(hidden, output_weight().t()); }
+
+at::ScalarType CausalLMImpl::compute_dtype() const {
+  return compute_dtype_ ? *compute_dtype_ : model->embed_tokens->weight.scalar_type();
+}
+
+void CausalLMImpl::set_compute_dtype(at::ScalarType dtype) {
+  VECRL_CHECK(dtype == torch::kFloat || dtype == torch::kBFloat16 || dtype == torch::kDouble,
+              "compute dtype: expected float32, bfloat16 or float64, got ", dtype);
+  compute_dtype_ = dtype;
 }
 
 }  // namespace vecrl::models

@@ -8,6 +8,10 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "models/model_config.h"
@@ -33,6 +37,18 @@ struct ForwardInput {
   at::Tensor key_valid;  // [B, S] bool, false on padding keys (S = cache length + T)
 };
 
+// Master weights cast to the compute dtype at each use. Without autograd (generation, scoring) a
+// cast is kept until its weight changes (an in-place update bumps the weight's version); with
+// autograd every use casts afresh, so the gradient flows to the float32 master.
+class WeightCasts {
+ public:
+  at::Tensor get(const at::Tensor& weight, at::ScalarType dtype);
+
+ private:
+  std::mutex mutex_;  // reward workers may score with the model while it is idle elsewhere
+  std::unordered_map<const void*, std::pair<int64_t, at::Tensor>> cache_;  // impl -> (version, cast)
+};
+
 class RMSNormImpl : public torch::nn::Module {
  public:
   RMSNormImpl(int64_t dim, double eps);
@@ -51,9 +67,12 @@ class AttentionImpl : public torch::nn::Module {
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
                      KvCache* cache, int64_t layer);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  void set_fused(bool on) { fused_ = on; }
+  WeightCasts* casts = nullptr;  // the model's
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
+  bool fused_ = true;
   std::shared_ptr<torch::nn::Module> q_norm_, k_norm_;  // per-head RMSNorm (qwen3), else null
 };
 TORCH_MODULE(Attention);
@@ -63,6 +82,7 @@ class MlpImpl : public torch::nn::Module {
   explicit MlpImpl(const ModelConfig& c);
   at::Tensor forward(const at::Tensor& x);  // SwiGLU: down(silu(gate(x)) * up(x))
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  WeightCasts* casts = nullptr;  // the model's
 };
 TORCH_MODULE(Mlp);
 
@@ -93,13 +113,21 @@ class CausalLMImpl : public torch::nn::Module {
   at::Tensor hidden(const ForwardInput& input, KvCache* cache = nullptr);
   // LM head: [..., D] -> [..., V].
   at::Tensor logits(const at::Tensor& hidden);
-  // The LM head's weight [V, D] (the input embedding when tied): logits = hidden · weightᵀ.
+  // The LM head's weight [V, D] (the input embedding when tied) in the compute dtype:
+  // logits = hidden · weightᵀ.
   at::Tensor output_weight() const;
   const ModelConfig& config() const { return config_; }
   // Activation checkpointing: in training with gradients, each decoder layer keeps only its input
   // and recomputes its activations in the backward pass (memory for ~1/3 more compute).
   void set_activation_checkpointing(bool on) { activation_checkpointing_ = on; }
   bool activation_checkpointing() const { return activation_checkpointing_; }
+  // Activations and matmuls in `dtype` (bfloat16: the parameters stay float32 masters, cast at
+  // each use, so gradients and optimizer state are float32). Default: the parameters' dtype.
+  void set_compute_dtype(at::ScalarType dtype);
+  at::ScalarType compute_dtype() const;
+  // Fused attention: ATen's scaled_dot_product_attention (flash / memory-efficient kernels on CUDA
+  // with LibTorch 2.x) instead of softmax(q·kᵀ/√d + mask)·v written out. Same results.
+  void set_fused_attention(bool on);
 
   Backbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when the embeddings are tied
@@ -108,11 +136,17 @@ class CausalLMImpl : public torch::nn::Module {
   ModelConfig config_;
   at::Tensor inv_freq_;  // [d/2]
   bool activation_checkpointing_ = false;
+  std::optional<at::ScalarType> compute_dtype_;
+  std::unique_ptr<WeightCasts> casts_ = std::make_unique<WeightCasts>();
 };
 TORCH_MODULE(CausalLM);
 
 // RoPE inverse frequencies [head_dim / 2], with the config's scaling (llama3) applied.
 at::Tensor rope_inverse_frequencies(const ModelConfig& config);
+
+// Attention of q [B, H, T, d] over k, v [B, H, S, d] with the additive mask [B, 1, T, S]:
+// [B, H, T, d]. `fused` picks ATen's scaled_dot_product_attention over the written-out math.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias, bool fused);
 
 // Additive attention mask [B, 1, T, S]: a query at absolute index q sees keys s <= q that are valid;
 // it always sees itself so that padding rows stay finite.

@@ -134,16 +134,18 @@ void PromptDataset::restore(const nlohmann::json& state) {
 core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t group_size,
                                         const std::vector<nlohmann::json>& batch, const PromptDataset& data,
                                         const models::Tokenizer& tok) {
+  // Rollouts live on the host, whatever the model's device: rewards, advantages and batch logic
+  // run there, and the trainer moves each micro-batch to the model.
   core::Rollouts r;
   r.group_size = group_size;
-  r.prompt_ids = gen.prompt_ids;
-  r.prompt_mask = gen.prompt_mask;
-  r.response_ids = gen.tokens;
-  r.response_mask = gen.mask;
-  r.behaviour_logprobs = gen.logprobs;
-  r.truncated = gen.truncated;
-  auto tokens = gen.tokens.to(at::kCPU).contiguous();
-  auto mask = gen.mask.to(at::kCPU).contiguous();
+  r.prompt_ids = gen.prompt_ids.to(at::kCPU);
+  r.prompt_mask = gen.prompt_mask.to(at::kCPU);
+  r.response_ids = gen.tokens.to(at::kCPU);
+  r.response_mask = gen.mask.to(at::kCPU);
+  r.behaviour_logprobs = gen.logprobs.to(at::kCPU);
+  r.truncated = gen.truncated.to(at::kCPU);
+  auto tokens = r.response_ids.contiguous();
+  auto mask = r.response_mask.contiguous();
   auto token_rows = tokens.accessor<int64_t, 2>();
   auto mask_rows = mask.accessor<bool, 2>();
   for (int64_t i = 0; i < tokens.size(0); ++i) {

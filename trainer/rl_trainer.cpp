@@ -22,6 +22,7 @@
 #include "core/safetensors.h"
 #include "core/tensorboard.h"
 #include "distributed/communicator.h"
+#include "distributed/gradient_sync.h"
 #include "distributed/process_info.h"
 #include "models/generation.h"
 #include "models/hf_checkpoint.h"
@@ -98,6 +99,8 @@ std::vector<MicroBatch> plan_micro_batches(const torch::Tensor& rows, const core
   return out;
 }
 
+int64_t bucket_bytes(double mebibytes) { return std::max<int64_t>(1, std::llround(mebibytes * (1 << 20))); }
+
 // "1:02:03" / "2:03" for an ETA in seconds.
 std::string clock_time(double seconds) {
   const auto s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
@@ -144,6 +147,7 @@ struct RlTrainer::State {
   RunConfig config;
   std::string run_dir;
   distributed::ProcessInfo process;
+  c10::Device device{c10::kCPU};  // the models'; rollouts and rewards stay on the host
   std::unique_ptr<distributed::Communicator> comm;
   int64_t local_prompts = 0;  // prompts_per_step / world size
   std::vector<std::string> loss_metric_keys;  // the metric names the loss reports
@@ -155,6 +159,7 @@ struct RlTrainer::State {
   std::unique_ptr<algorithms::AdvantageEstimator> estimator;
   std::unique_ptr<algorithms::PolicyLoss> loss;
   std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::unique_ptr<distributed::OverlappedGradientReducer> grad_reducer;  // several ranks, overlap on
   std::vector<std::unique_ptr<core::MetricSink>> sinks;  // rank 0 only
   std::vector<std::string> display_dims;
   std::string resolved_config;
@@ -208,8 +213,10 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
               c.rollout.prompts_per_step, " prompts do not split over ", s.process.world_size,
               " ranks; every rank owns whole groups");
   s.local_prompts = c.rollout.prompts_per_step / s.process.world_size;
+  s.device = models::resolve_device(c.model.device, s.process.local_rank, "model.device");
   distributed::RendezvousOptions rdv;
   rdv.backend = c.distributed.backend;
+  if (rdv.backend == "auto") rdv.backend = s.device.is_cuda() && distributed::nccl_available() ? "nccl" : "gloo";
   rdv.timeout_s = c.distributed.timeout_s;
   rdv.master_addr = c.distributed.master_addr;
   rdv.master_port = c.distributed.master_port;
@@ -232,6 +239,9 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                                     s.loss->needs_reference() || c.kl_in_reward.coef > 0 ||
                                                         s.rewards->needs_reference());
   s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
+  s.runner->set_fused_attention(c.model.fused_attention);
+  s.runner->set_compute_dtype(c.model.compute_dtype);
+  s.runner->to(s.device);
   s.generator = std::make_unique<RolloutGenerator>(*s.runner, c.agent, c.data.chat.enable_thinking);
   // Fault injection for tests: gradients turned NaN, or multiplied 10^4, at the listed steps.
   s.poisoned_steps = steps_from_env("VECRL_TEST_NAN_GRAD_STEPS");
@@ -247,6 +257,9 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                 .betas({c.optim.beta1, c.optim.beta2})
                                 .eps(c.optim.eps)
                                 .weight_decay(c.optim.weight_decay));
+  if (s.comm->world_size() > 1 && c.distributed.overlap_grad_reduce)
+    s.grad_reducer = std::make_unique<distributed::OverlappedGradientReducer>(*s.comm, policy->parameters(),
+                                                                              bucket_bytes(c.distributed.bucket_mb));
 
   s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
   s.resolved_config = core::to_yaml_string(loaded.root->resolved());
@@ -264,8 +277,9 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   int64_t num_params = 0;
   for (const auto& p : policy->parameters()) num_params += p.numel();
   if (!s.comm->is_main()) spdlog::set_level(spdlog::level::warn);
-  spdlog::info("run '{}': model {} ({} parameters), {} rank(s) x {} threads, {} prompts x {} samples per step, {} steps",
-               c.run.name, c.model.path, num_params, s.comm->world_size(), threads, c.rollout.prompts_per_step, c.rollout.group_size, c.train.steps);
+  spdlog::info("run '{}': model {} ({} parameters) on {}, {} rank(s) x {} threads, {} prompts x {} samples per step, {} steps",
+               c.run.name, c.model.path, num_params, s.device.str(), s.comm->world_size(), threads,
+               c.rollout.prompts_per_step, c.rollout.group_size, c.train.steps);
 }
 
 RlTrainer::~RlTrainer() = default;
@@ -279,7 +293,8 @@ int64_t RlTrainer::completed_steps() const { return state_->completed; }
 std::vector<double> RlTrainer::parameter_vector() const {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> flat;
-  for (const auto& p : state_->runner->policy()->parameters()) flat.push_back(p.detach().reshape({-1}).to(torch::kDouble));
+  for (const auto& p : state_->runner->policy()->parameters())
+    flat.push_back(p.detach().reshape({-1}).to(torch::kCPU, torch::kDouble));
   auto all = torch::cat(flat).contiguous();
   return std::vector<double>(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
 }
@@ -447,9 +462,10 @@ torch::Tensor RlTrainer::State::score_all(models::CausalLM& model, const core::R
   auto out = torch::zeros(r.response_ids.sizes(), r.behaviour_logprobs.options());
   for (const auto& micro : plan_micro_batches(torch::arange(r.size()), r, config.train.micro_batch_size,
                                               config.train.micro_batch_tokens)) {
-    auto lp = models::score_responses(model, micro.prompt_part(r.prompt_ids), micro.prompt_part(r.prompt_mask),
-                                      micro.response_part(r.response_ids), config.rollout.temperature, false)
-                  .logprobs;
+    auto lp = models::score_responses(model, micro.prompt_part(r.prompt_ids).to(device),
+                                      micro.prompt_part(r.prompt_mask).to(device),
+                                      micro.response_part(r.response_ids).to(device), config.rollout.temperature, false)
+                  .logprobs.to(torch::kCPU);
     out.index_copy_(0, micro.rows, torch::constant_pad_nd(lp, {0, r.response_ids.size(1) - micro.response_len}));
   }
   return out;
@@ -504,20 +520,25 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
       }
       optimizer->zero_grad();
       core::MetricMap micro_sums;
-      for (const auto& part : plan_micro_batches(rows, r, c.train.micro_batch_size, c.train.micro_batch_tokens)) {
+      const auto parts = plan_micro_batches(rows, r, c.train.micro_batch_size, c.train.micro_batch_tokens);
+      for (std::size_t part_index = 0; part_index < parts.size(); ++part_index) {
+        const auto& part = parts[part_index];
         const auto& micro = part.rows;
-        auto scores = models::score_responses(policy, part.prompt_part(r.prompt_ids), part.prompt_part(r.prompt_mask),
-                                              part.response_part(r.response_ids), c.rollout.temperature, true);
+        // The micro-batch goes to the model's device; the batch stays on the host.
+        auto on_device = [&](const torch::Tensor& x) { return x.to(device); };
+        auto scores = models::score_responses(policy, on_device(part.prompt_part(r.prompt_ids)),
+                                              on_device(part.prompt_part(r.prompt_mask)),
+                                              on_device(part.response_part(r.response_ids)), c.rollout.temperature, true);
         torch::Tensor total;
         for (int64_t ch = 0; ch < C; ++ch) {
           algorithms::LossInput in;
           in.logprobs = scores.logprobs;
           in.entropy = scores.entropy;
-          in.old_logprobs = part.response_part(old_logprobs);
-          in.behaviour_logprobs = part.response_part(r.behaviour_logprobs);
-          if (ref_logprobs.defined()) in.ref_logprobs = part.response_part(ref_logprobs);
-          in.advantages = part.response_part(token_adv[ch]);
-          in.mask = part.response_part(channel_mask[ch]);
+          in.old_logprobs = on_device(part.response_part(old_logprobs));
+          in.behaviour_logprobs = on_device(part.response_part(r.behaviour_logprobs));
+          if (ref_logprobs.defined()) in.ref_logprobs = on_device(part.response_part(ref_logprobs));
+          in.advantages = on_device(part.response_part(token_adv[ch]));
+          in.mask = on_device(part.response_part(channel_mask[ch]));
           in.normalizers = norms[ch];
           auto out = loss->compute(in);
           auto weighted = out.loss * advantages.weight(ch);
@@ -527,7 +548,6 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
         // Loss terms from reward modules (the likelihood reward's answer log-likelihood, Lemma 1):
         // coef · mean over the mini-batch's rollouts (all ranks) of −log p(a* | prompt, reasoning).
         for (const auto& term : extra) {
-          const auto device = r.prompt_ids.device();
           auto answer_mask = term.answer_mask.index_select(0, micro).to(device);
           auto lp = models::score_responses(policy, term.context_ids.index_select(0, micro).to(device),
                                             term.context_mask.index_select(0, micro).to(device),
@@ -537,20 +557,30 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
           total = total + term.coef * nll;
           micro_sums["actor/answer_nll/" + term.name] += nll.item<double>();
         }
+        // The last micro-batch's backward pass completes the gradients: buckets go out as it runs.
+        if (grad_reducer && part_index + 1 == parts.size()) grad_reducer->arm();
         total.backward();
-        micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), part.response_part(channel_mask[0]),
+        micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), on_device(part.response_part(channel_mask[0])),
                                                              algorithms::Aggregation::kTokenMean, norms[0])
                                            .item<double>();
       }
       if (W > 1) {
         // Each rank's loss is its share of the global loss, so the global gradient is the sum.
-        std::vector<torch::Tensor> grads;
-        for (auto& p : params) {
-          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-          grads.push_back(p.mutable_grad());
-        }
+        // timing_s/all_reduce is the wait after the backward pass (what overlap did not hide).
         const auto t = Clock::now();
-        comm->all_reduce_sum_bucketed(grads, c.distributed.bucket_mb << 20);
+        if (grad_reducer) {
+          grad_reducer->finish();
+          const auto stats = grad_reducer->last_stats();
+          micro_sums["perf/grad_buckets_overlapped_frac"] +=
+              static_cast<double>(stats.started_during_backward) / static_cast<double>(stats.buckets);
+        } else {
+          std::vector<torch::Tensor> grads;
+          for (auto& p : params) {
+            if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+            grads.push_back(p.mutable_grad());
+          }
+          distributed::all_reduce_sum_bucketed(*comm, grads, bucket_bytes(c.distributed.bucket_mb));
+        }
         micro_sums["timing_s/all_reduce"] += seconds_since(t);
         // Loss metrics are contributions normalised globally: they add up over ranks too. The key list
         // is fixed (a rank may own no rows of a mini-batch), so every rank reduces the same vector.

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include <c10/core/ScalarType.h>
+
 #include "algorithms/kl.h"
 #include "core/config.h"
 #include "rewards/scoring_options.h"
@@ -37,11 +39,26 @@ struct RunOptions {
 struct ModelOptions {
   std::string path;  // HuggingFace model folder (config.json, model.safetensors, a tokenizer)
   bool activation_checkpointing = false;  // recompute each layer's activations in backward
+  bool fused_attention = true;            // ATen's scaled_dot_product_attention (false: written out)
+  // float32, or bfloat16: activations and matmuls in bf16, float32 master weights, gradients and
+  // optimizer state.
+  c10::ScalarType compute_dtype = c10::ScalarType::Float;
+  // auto: this rank's GPU (cuda:<LOCAL_RANK>) when the build and machine have CUDA, else cpu; or
+  // cpu, cuda, cuda:N.
+  std::string device = "auto";
 
   template <class V>
   void visit(V& v) {
     v.field("path", path);
     v.field("activation_checkpointing", activation_checkpointing);
+    v.field("fused_attention", fused_attention);
+    v.choice("compute_dtype", compute_dtype,
+             {{"float32", c10::ScalarType::Float}, {"bfloat16", c10::ScalarType::BFloat16}});
+    v.field("device", device);
+    const bool gpu_index = device.size() > 5 && device.rfind("cuda:", 0) == 0 &&
+                           device.find_first_not_of("0123456789", 5) == std::string::npos;
+    v.require(device == "auto" || device == "cpu" || device == "cuda" || gpu_index, "device",
+              "expected auto, cpu, cuda or cuda:N, found '" + device + "'");
     v.require(!path.empty(), "path", "is required (a HuggingFace model folder)");
   }
 };
@@ -148,7 +165,9 @@ struct DistributedOptions {
   int64_t timeout_s = 300;       // rendezvous and collective timeout
   std::string master_addr;       // empty: MASTER_ADDR or the first host of SLURM_JOB_NODELIST
   int64_t master_port = 0;       // 0: MASTER_PORT
-  int64_t bucket_mb = 25;        // gradient all-reduce bucket size
+  double bucket_mb = 25;         // gradient all-reduce bucket size (MiB)
+  // Buckets start their all-reduce as the backward pass completes them (false: after it).
+  bool overlap_grad_reduce = true;
 
   template <class V>
   void visit(V& v) {
@@ -157,11 +176,12 @@ struct DistributedOptions {
     v.field("master_addr", master_addr);
     v.field("master_port", master_port);
     v.field("bucket_mb", bucket_mb);
+    v.field("overlap_grad_reduce", overlap_grad_reduce);
     v.require(backend == "auto" || backend == "gloo" || backend == "nccl", "backend",
               "expected auto, gloo or nccl, found '" + backend + "'");
     v.require(timeout_s >= 1, "timeout_s", core::str_cat("must be >= 1, got ", timeout_s));
     v.require(master_port >= 0 && master_port < 65536, "master_port", core::str_cat("must be a port, got ", master_port));
-    v.require(bucket_mb >= 1, "bucket_mb", core::str_cat("must be >= 1, got ", bucket_mb));
+    v.require(bucket_mb > 0, "bucket_mb", core::str_cat("must be > 0, got ", bucket_mb));
   }
 };
 

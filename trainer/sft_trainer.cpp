@@ -117,6 +117,9 @@ SftTrainer::SftTrainer(LoadedSftConfig loaded) : state_(std::make_unique<State>(
   s.resolved_config = core::to_yaml_string(loaded.root->resolved());
   s.runner = std::make_unique<models::PolicyRunner>(c.model.path, /*load_reference=*/false);
   s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
+  s.runner->set_fused_attention(c.model.fused_attention);
+  s.runner->set_compute_dtype(c.model.compute_dtype);
+  s.runner->to(models::resolve_device(c.model.device, /*local_rank=*/0, "model.device"));
   const auto& data = c.data;
   s.data = std::make_unique<PromptDataset>(data.prompts, c.run.seed, c.model.path,
                                            [&data](const PromptDataset& dataset, const nlohmann::json& record) {
@@ -181,9 +184,11 @@ core::MetricMap SftTrainer::step(int64_t step) {
   const int64_t N = batch.prompt_ids.size(0);
   for (int64_t r0 = 0; r0 < N; r0 += c.train.micro_batch_size) {
     const int64_t len = std::min(c.train.micro_batch_size, N - r0);
-    auto mask = batch.response_mask.narrow(0, r0, len);
-    auto scores = models::score_responses(policy, batch.prompt_ids.narrow(0, r0, len), batch.prompt_mask.narrow(0, r0, len),
-                                          batch.response_ids.narrow(0, r0, len), 1.0, false, c.train.chunk_tokens);
+    const auto device = s.runner->device();
+    auto mask = batch.response_mask.narrow(0, r0, len).to(device);
+    auto scores = models::score_responses(policy, batch.prompt_ids.narrow(0, r0, len).to(device),
+                                          batch.prompt_mask.narrow(0, r0, len).to(device),
+                                          batch.response_ids.narrow(0, r0, len).to(device), 1.0, false, c.train.chunk_tokens);
     // Token mean over the whole batch, so micro-batching does not change the gradient.
     auto nll = -(scores.logprobs.masked_fill(mask.logical_not(), 0)).sum() / tokens;
     nll.backward();

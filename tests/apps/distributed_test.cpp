@@ -10,29 +10,11 @@
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include "core/safetensors.h"
+#include "tests/free_port.h"
 
 namespace {
-
-// A port nothing listens on now, spread by pid so parallel test processes rarely pick the same one.
-int free_port() {
-  static int offset = 0;
-  for (;;) {
-    const int port = 20000 + static_cast<int>((getpid() * 37L + (offset++) * 1009L) % 40000);
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-    close(fd);
-    if (ok) return port;
-  }
-}
 
 struct Proc {
   FILE* pipe;
@@ -78,7 +60,7 @@ Proc run_ranks(int world, const std::string& args, const std::string& extra_env 
     finish(p);
     return p;
   }
-  const int port = free_port();
+  const int port = vecrl::tests::free_port();
   std::vector<Proc> procs;
   for (int r = 0; r < world; ++r) procs.push_back(start(extra_env + " " + env_for(r, world, port), args));
   for (auto& p : procs) finish(p);
@@ -120,6 +102,25 @@ TEST(DataParallel, TwoRanksEqualOneRankForGrpo) {
   auto two = run_ranks(2, common_args("grpo_2"));
   ASSERT_EQ(two.code, 0) << two.out;
   expect_same_run("grpo_1", "grpo_2");
+  // Gradient buckets went out during the backward pass, not after it.
+  for (const auto& m : metrics(run_dir("grpo_2"))) EXPECT_EQ(m.value("perf/grad_buckets_overlapped_frac", -1.0), 1.0);
+}
+
+TEST(DataParallel, SameRunWithoutOverlapAndWithActivationCheckpointing) {
+  // The all-reduce after the backward pass, and the overlapped one whose hooks fire inside the
+  // recomputing backward of checkpointed layers, with 0.25 MiB buckets (stories260K's 1 MB of
+  // gradients in four or more), both equal one rank.
+  auto one = run_ranks(1, common_args("variants_1"));
+  ASSERT_EQ(one.code, 0) << one.out;
+  auto after = run_ranks(2, common_args("variants_after", "distributed.overlap_grad_reduce=false"));
+  ASSERT_EQ(after.code, 0) << after.out;
+  expect_same_run("variants_1", "variants_after");
+  auto ckpt = run_ranks(2, common_args("variants_ckpt", "model.activation_checkpointing=true distributed.bucket_mb=0.25"));
+  ASSERT_EQ(ckpt.code, 0) << ckpt.out;
+  expect_same_run("variants_1", "variants_ckpt");
+  for (const auto& m : metrics(run_dir("variants_ckpt"))) {
+    EXPECT_GT(m.value("perf/grad_buckets_overlapped_frac", -1.0), 0.0);
+  }
 }
 
 TEST(DataParallel, TwoRanksEqualOneRankForGdpoWhoseStatisticsCrossRanks) {
@@ -138,7 +139,7 @@ TEST(DataParallel, LaunchedByTorchrun) {
   // Debian 12's torchrun (PyTorch 1.13) spells its flags with underscores, and under Python 3.11 it
   // cannot parse its own default for --redirects/--tee ("0"), so they are given explicitly.
   const std::string cmd = "torchrun --redirects 1 --tee 1 --no_python --nproc_per_node=2 --master_port=" +
-                          std::to_string(free_port()) + " " + VECRL_EXE + " train " + VECRL_SOURCE_DIR +
+                          std::to_string(vecrl::tests::free_port()) + " " + VECRL_EXE + " train " + VECRL_SOURCE_DIR +
                           "/configs/quickstart.yaml " + common_args("torchrun_2") + " 2>&1";
   Proc p{popen(cmd.c_str(), "r"), "", -1};
   finish(p);
@@ -171,7 +172,7 @@ TEST(DataParallel, BadRendezvousIsAClearError) {
   finish(no_world);
   EXPECT_NE(no_world.out.find("WORLD_SIZE is not set"), std::string::npos) << no_world.out;
 
-  const int port = free_port();
+  const int port = vecrl::tests::free_port();
   auto unreachable = start(env_for(1, 2, port), common_args("unreachable", "distributed.timeout_s=3"));
   finish(unreachable);
   EXPECT_EQ(unreachable.code, 1);
@@ -180,7 +181,7 @@ TEST(DataParallel, BadRendezvousIsAClearError) {
             std::string::npos)
       << unreachable.out;
 
-  auto alone = start(env_for(0, 2, free_port()), common_args("alone", "distributed.timeout_s=3"));
+  auto alone = start(env_for(0, 2, vecrl::tests::free_port()), common_args("alone", "distributed.timeout_s=3"));
   finish(alone);
   EXPECT_EQ(alone.code, 1);
   EXPECT_NE(alone.out.find("within 3 s"), std::string::npos) << alone.out;

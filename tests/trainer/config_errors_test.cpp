@@ -1,6 +1,8 @@
 // A table of bad configs: each must fail before any training with a message naming the key.
 #include <gtest/gtest.h>
 
+#include <torch/cuda.h>
+
 #include <cctype>
 
 #include "core/error.h"
@@ -41,6 +43,10 @@ TEST_P(BadConfigs, FailWithAMessageNamingTheKey) {
 INSTANTIATE_TEST_SUITE_P(
     Table, BadConfigs,
     ::testing::Values(
+        BadConfig{"model.device=tpu", "config key 'model.device': expected auto, cpu, cuda or cuda:N, found 'tpu'"},
+        BadConfig{"model.device=cuda:x", "config key 'model.device': expected auto, cpu, cuda or cuda:N"},
+        BadConfig{"model.compute_dtype=float16", "config key 'model.compute_dtype': expected one of {float32, bfloat16}"},
+        BadConfig{"distributed.bucket_mb=0", "config key 'distributed.bucket_mb': must be > 0"},
         BadConfig{"rollout.group_size=0",
                   "quickstart.yaml (override rollout.group_size=0): config key 'rollout.group_size': must be >= 1"},
         BadConfig{"optim.lr=-1", "config key 'optim.lr': must be > 0"},
@@ -73,3 +79,13 @@ INSTANTIATE_TEST_SUITE_P(
       for (char c : info.param.override_) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
       return name;
     });
+
+TEST(DeviceConfig, AGpuThatIsNotThereIsAClearError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "this machine has a GPU";
+  EXPECT_NE(failure("model.device=cuda").find("config key 'model.device': 'cuda' needs GPU 0 but this build or "
+                                              "machine has no CUDA device"),
+            std::string::npos);
+  EXPECT_NE(failure("model.device=cuda:1").find("needs GPU 1"), std::string::npos);
+  // auto falls back to the CPU: the quickstart runs as before.
+  EXPECT_EQ(failure("model.device=auto"), "(no error)");
+}

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -148,4 +149,37 @@ TEST(TrainerFeatures, GradientNormSpikesAreClippedAndFlagged) {
   EXPECT_EQ(m[6].at("actor/grad_norm_spikes"), 1.0);
   EXPECT_EQ(m[6].at("actor/grad_clipped"), 1.0);  // bounded by max_grad_norm all the same
   EXPECT_GT(m[6].at("actor/grad_norm"), 100 * m[5].at("actor/grad_norm"));
+}
+
+TEST(TrainerFeatures, Bfloat16ComputeTrainsFloat32Masters) {
+  std::vector<std::string> base = {"run.threads=2", "rollout.prompts_per_step=2", "rollout.group_size=4",
+                                   "rollout.max_new_tokens=8", "train.steps=2", "model.compute_dtype=bfloat16"};
+  trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "bf16")));
+  const auto before = t.parameter_vector();
+  for (int64_t s = 1; s <= 2; ++s) {
+    auto m = t.step(s);
+    for (const char* key : {"actor/pg_loss", "actor/grad_norm", "actor/kl_loss", "sampling/logp_diff/max"}) {
+      ASSERT_TRUE(m.count(key)) << key;
+      EXPECT_TRUE(std::isfinite(m.at(key))) << key;
+    }
+    EXPECT_GT(m.at("actor/grad_norm"), 0.0);
+    // Behaviour (generation) and recomputed log-probs are both bfloat16 forwards of the same weights.
+    EXPECT_LT(m.at("sampling/logp_diff/max"), 0.5);
+  }
+  // Float32 masters keep updates smaller than half a bfloat16 step at the weight's magnitude,
+  // which a bfloat16 weight would round away.
+  const auto after = t.parameter_vector();
+  int64_t fine_updates = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    const double delta = std::abs(after[i] - before[i]);
+    if (delta > 0 && delta < std::abs(before[i]) * std::ldexp(1.0, -9)) ++fine_updates;
+  }
+  EXPECT_GT(fine_updates, 0);
+}
+
+TEST(TrainerFeatures, WrittenOutAttentionTrainsLikeFusedAttention) {
+  auto fused = run_steps({"model.fused_attention=true"}, "attn_fused", 1)[0];
+  auto math = run_steps({"model.fused_attention=false"}, "attn_math", 1)[0];
+  for (const char* key : {"actor/pg_loss", "actor/grad_norm", "actor/kl_loss", "actor/entropy", "critic/score/mean"})
+    EXPECT_NEAR(fused.at(key), math.at(key), 1e-5) << key;
 }

@@ -1,0 +1,237 @@
+#include "distributed/gradient_sync.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <exception>
+#include <mutex>
+#include <string>
+
+#include "core/error.h"
+
+namespace vecrl::distributed {
+
+std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<int64_t>& tensor_bytes, int64_t bucket_bytes) {
+  std::vector<std::vector<std::size_t>> buckets;
+  int64_t bytes = 0;
+  for (std::size_t i = 0; i < tensor_bytes.size(); ++i) {
+    if (buckets.empty() || (bytes > 0 && bytes + tensor_bytes[i] > bucket_bytes)) {
+      buckets.emplace_back();
+      bytes = 0;
+    }
+    buckets.back().push_back(i);
+    bytes += tensor_bytes[i];
+  }
+  return buckets;
+}
+
+namespace {
+
+// One bucket's tensors as a single flat buffer (undefined ones as zeros of `like`'s shape).
+at::Tensor flatten(const std::vector<at::Tensor>& parts, const std::vector<at::Tensor>& like) {
+  std::vector<at::Tensor> flat;
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    flat.push_back(parts[i].defined() ? parts[i].reshape({-1}) : at::zeros({like[i].numel()}, like[i].options()));
+  return at::cat(flat);
+}
+
+// Writes the slices of `flat` back into `targets` (defining the undefined ones).
+void unflatten(const at::Tensor& flat, std::vector<at::Tensor*>& targets, const std::vector<at::Tensor>& like) {
+  int64_t offset = 0;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const int64_t n = like[i].numel();
+    auto slice = flat.narrow(0, offset, n).view(like[i].sizes());
+    if (targets[i]->defined()) targets[i]->copy_(slice);
+    else *targets[i] = slice.clone();
+    offset += n;
+  }
+}
+
+std::vector<int64_t> byte_sizes(const std::vector<at::Tensor>& tensors) {
+  std::vector<int64_t> bytes;
+  for (const auto& t : tensors) bytes.push_back(static_cast<int64_t>(t.numel() * t.element_size()));
+  return bytes;
+}
+
+}  // namespace
+
+void all_reduce_sum_bucketed(Communicator& comm, std::vector<at::Tensor>& tensors, int64_t bucket_bytes) {
+  const auto buckets = plan_buckets(byte_sizes(tensors), bucket_bytes);
+  std::vector<at::Tensor> flats;
+  std::vector<std::unique_ptr<PendingReduction>> pending;
+  for (const auto& bucket : buckets) {
+    std::vector<at::Tensor> parts;
+    for (auto i : bucket) parts.push_back(tensors[i]);
+    flats.push_back(flatten(parts, parts));
+    pending.push_back(comm.start_all_reduce_sum(flats.back()));
+  }
+  for (std::size_t b = 0; b < buckets.size(); ++b) {
+    pending[b]->wait();
+    std::vector<at::Tensor*> targets;
+    std::vector<at::Tensor> like;
+    for (auto i : buckets[b]) {
+      targets.push_back(&tensors[i]);
+      like.push_back(tensors[i]);
+    }
+    unflatten(flats[b], targets, like);
+  }
+}
+
+struct OverlappedGradientReducer::State {
+  struct Bucket {
+    std::vector<std::size_t> params;  // indices into State::params
+    std::size_t waiting = 0;          // parameters not yet done in the armed backward pass
+    at::Tensor flat;
+    std::unique_ptr<PendingReduction> pending;
+  };
+
+  Communicator* comm = nullptr;
+  std::vector<at::Tensor> params;
+  std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;  // kept alive so the hooks stay
+  std::vector<std::size_t> bucket_of;                                // per parameter
+  std::vector<bool> done;                                            // per parameter
+  std::vector<Bucket> buckets;
+  std::size_t next_bucket = 0;  // buckets start strictly in order
+  bool armed = false;
+  int64_t started_by_hooks = 0;
+  Stats stats;
+  std::exception_ptr failure;  // from a hook: rethrown by finish(), not thrown through autograd
+  std::mutex mutex;
+
+  void reset() {
+    next_bucket = 0;
+    started_by_hooks = 0;
+    failure = nullptr;
+    std::fill(done.begin(), done.end(), false);
+    for (auto& b : buckets) {
+      b.waiting = b.params.size();
+      b.flat = at::Tensor();
+      b.pending.reset();
+    }
+  }
+
+  void start(Bucket& b) {
+    std::vector<at::Tensor> grads, like;
+    for (auto i : b.params) {
+      grads.push_back(params[i].grad());
+      like.push_back(params[i]);
+    }
+    b.flat = flatten(grads, like);
+    b.pending = comm->start_all_reduce_sum(b.flat);
+  }
+
+  // Called by the hook after parameter i's gradient has been accumulated.
+  void on_gradient(std::size_t i) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!armed || failure) return;
+    try {
+      Bucket& b = buckets[bucket_of[i]];
+      VECRL_CHECK(!b.pending, "rank ", comm->rank(), ": the gradient of parameter ", i, " (shape ", params[i].sizes(),
+                  ") changed after its bucket was sent; set distributed.overlap_grad_reduce=false");
+      if (done[i]) return;
+      done[i] = true;
+      --b.waiting;
+      while (next_bucket < buckets.size() && buckets[next_bucket].waiting == 0) {
+        start(buckets[next_bucket++]);
+        ++started_by_hooks;
+      }
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  }
+};
+
+namespace {
+
+class GradientDoneHook : public torch::autograd::FunctionPostHook {
+ public:
+  GradientDoneHook(std::weak_ptr<OverlappedGradientReducer::State> state, std::size_t index)
+      : state_(std::move(state)), index_(index) {}
+  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
+                                            const torch::autograd::variable_list& /*inputs*/) override {
+    if (auto state = state_.lock()) state->on_gradient(index_);
+    return outputs;
+  }
+
+ private:
+  std::weak_ptr<OverlappedGradientReducer::State> state_;
+  std::size_t index_;
+};
+
+}  // namespace
+
+OverlappedGradientReducer::OverlappedGradientReducer(Communicator& comm, const std::vector<at::Tensor>& params,
+                                                     int64_t bucket_bytes)
+    : state_(std::make_shared<State>()) {
+  auto& s = *state_;
+  s.comm = &comm;
+  // Reverse order: backward produces the last layers' gradients first.
+  for (auto it = params.rbegin(); it != params.rend(); ++it)
+    if (it->requires_grad()) s.params.push_back(*it);
+  s.bucket_of.resize(s.params.size());
+  s.done.resize(s.params.size());
+  for (const auto& indices : plan_buckets(byte_sizes(s.params), bucket_bytes)) {
+    State::Bucket b;
+    b.params = indices;
+    for (auto i : indices) s.bucket_of[i] = s.buckets.size();
+    s.buckets.push_back(std::move(b));
+  }
+  for (std::size_t i = 0; i < s.params.size(); ++i) {
+    auto accumulator = torch::autograd::impl::grad_accumulator(s.params[i]);
+    VECRL_CHECK(accumulator != nullptr, "parameter ", i, " (shape ", s.params[i].sizes(),
+                ") is not a leaf that accumulates gradients");
+    accumulator->add_post_hook(std::make_unique<GradientDoneHook>(state_, i));
+    s.accumulators.push_back(std::move(accumulator));
+  }
+  s.stats.buckets = static_cast<int64_t>(s.buckets.size());
+  s.reset();
+}
+
+OverlappedGradientReducer::~OverlappedGradientReducer() = default;
+
+void OverlappedGradientReducer::arm() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->reset();
+  state_->armed = true;
+}
+
+void OverlappedGradientReducer::finish() {
+  auto& s = *state_;
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.armed = false;
+  if (s.failure) {
+    // Nothing is left in flight: the buckets already sent complete (their peers sent them too).
+    for (auto& b : s.buckets) {
+      if (!b.pending) continue;
+      try {
+        b.pending->wait();
+      } catch (const std::exception&) {
+      }
+    }
+    auto failure = s.failure;
+    s.reset();
+    std::rethrow_exception(failure);
+  }
+  for (; s.next_bucket < s.buckets.size(); ++s.next_bucket) s.start(s.buckets[s.next_bucket]);
+  for (auto& b : s.buckets) {
+    b.pending->wait();
+    std::vector<at::Tensor*> targets;
+    std::vector<at::Tensor> like;
+    for (auto i : b.params) {
+      targets.push_back(&s.params[i].mutable_grad());
+      like.push_back(s.params[i]);
+    }
+    unflatten(b.flat, targets, like);
+  }
+  s.stats.started_during_backward = s.started_by_hooks;
+  s.reset();
+}
+
+OverlappedGradientReducer::Stats OverlappedGradientReducer::last_stats() const {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->stats;
+}
+
+}  // namespace vecrl::distributed
