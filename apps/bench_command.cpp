@@ -45,7 +45,7 @@ BenchSetup set_up(const BenchArgs& args) {
   s.model->to(s.device);
   s.model->set_fused_attention(args.attention == "fused");
   s.model->set_compute_dtype(args.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat);
-  s.limits = core::measure_hardware_limits(s.device);
+  s.limits = core::measure_hardware_limits(s.device, s.model->compute_dtype());  // the ceiling in the model's dtype
   const auto cost = models::model_cost(s.model);
   s.header = {{"model", args.model},
               {"parameters", cost.parameters},
@@ -61,8 +61,10 @@ BenchSetup set_up(const BenchArgs& args) {
 void print_header(const nlohmann::json& h) {
   std::cout << std::fixed << std::setprecision(1) << "model " << h["model"].get<std::string>() << " ("
             << h["parameters"].get<double>() / 1e6 << "M parameters) on " << h["device"].get<std::string>() << ", "
-            << h["threads"] << " threads\n"
-            << "ceilings measured now: fp32 matmul " << h["matmul_gflops"].get<double>() << " GFLOP/s, memory read "
+            << h["threads"] << " threads, " << h["dtype"].get<std::string>() << " compute, " << h["attention"].get<std::string>()
+            << " attention\n"
+            << "ceilings measured now: " << h["dtype"].get<std::string>() << " matmul "
+            << h["matmul_gflops"].get<double>() << " GFLOP/s, memory read "
             << h["read_bandwidth_gbs"].get<double>() << " GB/s\n";
 }
 

@@ -36,16 +36,17 @@ double best_rate(c10::Device device, double work_per_call, double min_seconds, c
 
 }  // namespace
 
-HardwareLimits measure_hardware_limits(c10::Device device, int64_t matmul_size, int64_t buffer_bytes,
-                                       double min_seconds) {
+HardwareLimits measure_hardware_limits(c10::Device device, c10::ScalarType matmul_dtype, int64_t matmul_size,
+                                       int64_t buffer_bytes, double min_seconds) {
   torch::NoGradGuard no_grad;
   HardwareLimits limits;
   limits.matmul_size = matmul_size;
   limits.bandwidth_buffer_bytes = buffer_bytes;
+  limits.matmul_dtype = matmul_dtype;
   const auto options = torch::TensorOptions().dtype(torch::kFloat).device(device);
-  auto a = torch::randn({matmul_size, matmul_size}, options);
-  auto b = torch::randn({matmul_size, matmul_size}, options);
-  auto c = torch::empty({matmul_size, matmul_size}, options);
+  auto a = torch::randn({matmul_size, matmul_size}, options.dtype(matmul_dtype));
+  auto b = torch::randn({matmul_size, matmul_size}, options.dtype(matmul_dtype));
+  auto c = torch::empty({matmul_size, matmul_size}, options.dtype(matmul_dtype));
   const double n = static_cast<double>(matmul_size);
   limits.matmul_flops_per_s = best_rate(device, 2 * n * n * n, min_seconds, [&] { torch::mm_out(c, a, b); });
   auto buffer = torch::ones({buffer_bytes / 4}, options);
