@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #if defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
@@ -234,43 +235,52 @@ std::string first_slurm_host(const std::string& nodelist) {
 }
 
 std::unique_ptr<Communicator> make_communicator(const ProcessInfo& process, const RendezvousOptions& options) {
-  if (process.world_size == 1) return std::make_unique<LocalCommunicator>();
-  std::string addr = options.master_addr;
-  if (addr.empty() && std::getenv("MASTER_ADDR")) addr = std::getenv("MASTER_ADDR");
-  if (addr.empty() && std::getenv("SLURM_JOB_NODELIST")) addr = first_slurm_host(std::getenv("SLURM_JOB_NODELIST"));
-  VECRL_CHECK(!addr.empty(), "rank ", process.rank, ": no master address (set MASTER_ADDR or distributed.master_addr)");
-  int64_t port = options.master_port;
-  if (port == 0 && std::getenv("MASTER_PORT")) {
-    try {
-      port = std::stoll(std::getenv("MASTER_PORT"));
-    } catch (const std::exception&) {
-      throw core::Error(core::str_cat("rank ", process.rank, ": MASTER_PORT='", std::getenv("MASTER_PORT"),
-                                      "' is not a port number"));
-    }
-  }
-  VECRL_CHECK(port > 0 && port < 65536, "rank ", process.rank, ": no valid master port (set MASTER_PORT or ",
-              "distributed.master_port), got ", port);
-  const std::string address = core::str_cat(addr, ":", port);
   std::string backend = options.backend;
-  if (backend == "auto") backend = "gloo";  // CPU training; NCCL is chosen explicitly on CUDA builds
+  if (backend == "auto") {
+    if (process.world_size == 1) return std::make_unique<LocalCommunicator>();
+    backend = options.cuda_device && nccl_available() ? "nccl" : "gloo";
+  }
   VECRL_CHECK(backend == "gloo" || backend == "nccl", "distributed.backend: expected auto, gloo or nccl, found '",
               backend, "'");
-
-  // torchrun's agent hosts the store on MASTER_PORT itself and tells workers to join as clients.
-  const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
-  const bool use_agent_store = agent_store != nullptr && std::string(agent_store) == "True";
-  c10d::TCPStoreOptions store_options;
-  store_options.port = static_cast<std::uint16_t>(port);
-  store_options.isServer = process.rank == 0 && !use_agent_store;
-  store_options.numWorkers = use_agent_store ? c10::nullopt : c10::optional<std::size_t>(process.world_size);
-  store_options.waitWorkers = false;
-  store_options.timeout = std::chrono::seconds(options.timeout_s);
+  std::string addr = "127.0.0.1", address = "this process";
   c10::intrusive_ptr<c10d::Store> store;
-  try {
-    store = c10::make_intrusive<c10d::TCPStore>(addr, store_options);
-  } catch (const std::exception& e) {
-    throw core::Error(core::str_cat("rank ", process.rank, " of ", process.world_size, ": cannot reach the master at ",
-                                    address, " within ", options.timeout_s, " s: ", e.what()));
+  if (process.world_size == 1) {
+    // One process with a backend named explicitly: a real process group of one, so that the
+    // backend's own path runs (a single-GPU NCCL check); nobody to meet, so an in-process store.
+    store = c10::make_intrusive<c10d::HashStore>();
+  } else {
+    addr = options.master_addr;
+    if (addr.empty() && std::getenv("MASTER_ADDR")) addr = std::getenv("MASTER_ADDR");
+    if (addr.empty() && std::getenv("SLURM_JOB_NODELIST")) addr = first_slurm_host(std::getenv("SLURM_JOB_NODELIST"));
+    VECRL_CHECK(!addr.empty(), "rank ", process.rank, ": no master address (set MASTER_ADDR or distributed.master_addr)");
+    int64_t port = options.master_port;
+    if (port == 0 && std::getenv("MASTER_PORT")) {
+      try {
+        port = std::stoll(std::getenv("MASTER_PORT"));
+      } catch (const std::exception&) {
+        throw core::Error(core::str_cat("rank ", process.rank, ": MASTER_PORT='", std::getenv("MASTER_PORT"),
+                                        "' is not a port number"));
+      }
+    }
+    VECRL_CHECK(port > 0 && port < 65536, "rank ", process.rank, ": no valid master port (set MASTER_PORT or ",
+                "distributed.master_port), got ", port);
+    address = core::str_cat(addr, ":", port);
+
+    // torchrun's agent hosts the store on MASTER_PORT itself and tells workers to join as clients.
+    const char* agent_store = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+    const bool use_agent_store = agent_store != nullptr && std::string(agent_store) == "True";
+    c10d::TCPStoreOptions store_options;
+    store_options.port = static_cast<std::uint16_t>(port);
+    store_options.isServer = process.rank == 0 && !use_agent_store;
+    store_options.numWorkers = use_agent_store ? c10::nullopt : c10::optional<std::size_t>(process.world_size);
+    store_options.waitWorkers = false;
+    store_options.timeout = std::chrono::seconds(options.timeout_s);
+    try {
+      store = c10::make_intrusive<c10d::TCPStore>(addr, store_options);
+    } catch (const std::exception& e) {
+      throw core::Error(core::str_cat("rank ", process.rank, " of ", process.world_size, ": cannot reach the master at ",
+                                      address, " within ", options.timeout_s, " s: ", e.what()));
+    }
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("vecrl", store);
   c10::intrusive_ptr<Group> group;

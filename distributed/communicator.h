@@ -17,7 +17,10 @@ struct RendezvousOptions {
   std::string master_addr;  // empty: MASTER_ADDR, or the first host of SLURM_JOB_NODELIST
   int64_t master_port = 0;  // 0: MASTER_PORT
   int64_t timeout_s = 300;  // rendezvous and collective timeout
-  std::string backend = "auto";  // auto (NCCL on CUDA devices when built with it, else Gloo), gloo, nccl
+  // auto: none for one process; NCCL when cuda_device and the build has it, else Gloo. gloo or
+  // nccl: that backend, even for one process (a process group of one).
+  std::string backend = "auto";
+  bool cuda_device = false;  // the models are on this rank's GPU
 };
 
 // A reduction in flight. wait() blocks until its result is in the tensor it was started on.

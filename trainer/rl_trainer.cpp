@@ -216,7 +216,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
   s.device = models::resolve_device(c.model.device, s.process.local_rank, "model.device");
   distributed::RendezvousOptions rdv;
   rdv.backend = c.distributed.backend;
-  if (rdv.backend == "auto") rdv.backend = s.device.is_cuda() && distributed::nccl_available() ? "nccl" : "gloo";
+  rdv.cuda_device = s.device.is_cuda();
   rdv.timeout_s = c.distributed.timeout_s;
   rdv.master_addr = c.distributed.master_addr;
   rdv.master_port = c.distributed.master_port;

@@ -123,6 +123,18 @@ TEST(DataParallel, SameRunWithoutOverlapAndWithActivationCheckpointing) {
   }
 }
 
+TEST(DataParallel, OneProcessWithANamedBackendRunsAProcessGroupOfOne) {
+  // The path a single-GPU NCCL check takes, here with Gloo: every collective goes through c10d.
+  auto plain = run_ranks(1, common_args("single_plain"));
+  ASSERT_EQ(plain.code, 0) << plain.out;
+  auto gloo = run_ranks(1, common_args("single_gloo", "distributed.backend=gloo"));
+  ASSERT_EQ(gloo.code, 0) << gloo.out;
+  expect_same_run("single_plain", "single_gloo");
+  auto nccl = run_ranks(1, common_args("single_nccl", "distributed.backend=nccl"));
+  if (nccl.code == 0) return;  // a CUDA build on a GPU machine
+  EXPECT_NE(nccl.out.find("this build has no NCCL"), std::string::npos) << nccl.out;
+}
+
 TEST(DataParallel, TwoRanksEqualOneRankForGdpoWhoseStatisticsCrossRanks) {
   const std::string gdpo = "'advantage={type: gdpo}'";
   auto one = run_ranks(1, common_args("gdpo_1", gdpo));
