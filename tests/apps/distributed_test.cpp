@@ -94,13 +94,17 @@ void expect_same_run(const std::string& a, const std::string& b) {
     }
 }
 
+// Runs `name` on `world` ranks with `extra` arguments; a failure if rank 0 does not exit 0.
+void run_ok(int world, const std::string& name, const std::string& extra = "") {
+  auto p = run_ranks(world, common_args(name, extra));
+  ASSERT_EQ(p.code, 0) << p.out;
+}
+
 }  // namespace
 
 TEST(DataParallel, TwoRanksEqualOneRankForGrpo) {
-  auto one = run_ranks(1, common_args("grpo_1"));
-  ASSERT_EQ(one.code, 0) << one.out;
-  auto two = run_ranks(2, common_args("grpo_2"));
-  ASSERT_EQ(two.code, 0) << two.out;
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "grpo_1"));
+  ASSERT_NO_FATAL_FAILURE(run_ok(2, "grpo_2"));
   expect_same_run("grpo_1", "grpo_2");
   // Gradient buckets went out during the backward pass, not after it.
   for (const auto& m : metrics(run_dir("grpo_2"))) EXPECT_EQ(m.value("perf/grad_buckets_overlapped_frac", -1.0), 1.0);
@@ -110,13 +114,10 @@ TEST(DataParallel, SameRunWithoutOverlapAndWithActivationCheckpointing) {
   // The all-reduce after the backward pass, and the overlapped one whose hooks fire inside the
   // recomputing backward of checkpointed layers, with 0.25 MiB buckets (stories260K's 1 MB of
   // gradients in four or more), both equal one rank.
-  auto one = run_ranks(1, common_args("variants_1"));
-  ASSERT_EQ(one.code, 0) << one.out;
-  auto after = run_ranks(2, common_args("variants_after", "distributed.overlap_grad_reduce=false"));
-  ASSERT_EQ(after.code, 0) << after.out;
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "variants_1"));
+  ASSERT_NO_FATAL_FAILURE(run_ok(2, "variants_after", "distributed.overlap_grad_reduce=false"));
   expect_same_run("variants_1", "variants_after");
-  auto ckpt = run_ranks(2, common_args("variants_ckpt", "model.activation_checkpointing=true distributed.bucket_mb=0.25"));
-  ASSERT_EQ(ckpt.code, 0) << ckpt.out;
+  ASSERT_NO_FATAL_FAILURE(run_ok(2, "variants_ckpt", "model.activation_checkpointing=true distributed.bucket_mb=0.25"));
   expect_same_run("variants_1", "variants_ckpt");
   for (const auto& m : metrics(run_dir("variants_ckpt"))) {
     EXPECT_GT(m.value("perf/grad_buckets_overlapped_frac", -1.0), 0.0);
@@ -125,10 +126,8 @@ TEST(DataParallel, SameRunWithoutOverlapAndWithActivationCheckpointing) {
 
 TEST(DataParallel, OneProcessWithANamedBackendRunsAProcessGroupOfOne) {
   // The path a single-GPU NCCL check takes, here with Gloo: every collective goes through c10d.
-  auto plain = run_ranks(1, common_args("single_plain"));
-  ASSERT_EQ(plain.code, 0) << plain.out;
-  auto gloo = run_ranks(1, common_args("single_gloo", "distributed.backend=gloo"));
-  ASSERT_EQ(gloo.code, 0) << gloo.out;
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "single_plain"));
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "single_gloo", "distributed.backend=gloo"));
   expect_same_run("single_plain", "single_gloo");
   auto nccl = run_ranks(1, common_args("single_nccl", "distributed.backend=nccl"));
   if (nccl.code == 0) return;  // a CUDA build on a GPU machine
@@ -137,17 +136,14 @@ TEST(DataParallel, OneProcessWithANamedBackendRunsAProcessGroupOfOne) {
 
 TEST(DataParallel, TwoRanksEqualOneRankForGdpoWhoseStatisticsCrossRanks) {
   const std::string gdpo = "'advantage={type: gdpo}'";
-  auto one = run_ranks(1, common_args("gdpo_1", gdpo));
-  ASSERT_EQ(one.code, 0) << one.out;
-  auto two = run_ranks(2, common_args("gdpo_2", gdpo));
-  ASSERT_EQ(two.code, 0) << two.out;
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "gdpo_1", gdpo));
+  ASSERT_NO_FATAL_FAILURE(run_ok(2, "gdpo_2", gdpo));
   expect_same_run("gdpo_1", "gdpo_2");
 }
 
 TEST(DataParallel, LaunchedByTorchrun) {
   if (std::system("command -v torchrun >/dev/null 2>&1") != 0) GTEST_SKIP() << "torchrun (python3-torch) is not installed";
-  auto one = run_ranks(1, common_args("torchrun_1"));
-  ASSERT_EQ(one.code, 0) << one.out;
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "torchrun_1"));
   // Debian 12's torchrun (PyTorch 1.13) spells its flags with underscores, and under Python 3.11 it
   // cannot parse its own default for --redirects/--tee ("0"), so they are given explicitly.
   const std::string cmd = "torchrun --redirects 1 --tee 1 --no_python --nproc_per_node=2 --master_port=" +
