@@ -15,4 +15,8 @@ std::string string_argument(const nlohmann::json& arguments, const std::string& 
   return it->get<std::string>();
 }
 
+std::string keep_tail(const std::string& text, std::size_t limit) {
+  return text.size() <= limit ? text : "..." + text.substr(text.size() - limit);
+}
+
 }  // namespace vecrl::agents

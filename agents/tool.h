@@ -31,6 +31,10 @@ using ToolRegistry = core::Registry<Tool, core::ConfigNode&>;
 // Factories read their tool's options and must call node.finish().
 ToolRegistry& tool_registry();
 
+// The last `limit` characters of `text`, marked with a leading "..." when anything was cut: the
+// end of a tool's output is what tells the model how it went.
+std::string keep_tail(const std::string& text, std::size_t limit);
+
 // The string argument `name` of a call, or an error naming the tool and the argument.
 std::string string_argument(const nlohmann::json& arguments, const std::string& name, const std::string& tool);
 

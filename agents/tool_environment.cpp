@@ -55,37 +55,30 @@ class ToolEnvironment : public Environment {
   };
 
   EnvStep answer(const std::string& turn) const {
-    EnvStep out;
     const auto parsed = parse_tool_call(turn, o_.format);
-    if (!parsed.has_call) return out;
-    out.done = false;
-    out.tool_call = true;
+    if (!parsed.has_call) return EnvStep{};  // an answer: the episode ends
     if (!parsed.call) return failure(parsed.error);
     auto it = tools_.find(parsed.call->name);
     if (it == tools_.end()) return failure("unknown tool '" + parsed.call->name + "'; available: " + names());
     try {
       auto result = it->second->call(parsed.call->arguments);
-      out.observation = clip(result.output);
-      out.failed = !result.ok;
+      return observation(result.output, !result.ok);
     } catch (const std::exception& e) {
       return failure(e.what());
     }
-    return out;
   }
 
-  EnvStep failure(const std::string& message) const {
+  // A tool call's turn: the episode goes on with the tool's (clipped) answer.
+  EnvStep observation(const std::string& text, bool failed) const {
     EnvStep out;
     out.done = false;
     out.tool_call = true;
-    out.failed = true;
-    out.observation = clip("error: " + message);
+    out.failed = failed;
+    out.observation = keep_tail(text, static_cast<std::size_t>(o_.max_observation_chars));
     return out;
   }
 
-  std::string clip(const std::string& text) const {
-    const auto limit = static_cast<std::size_t>(o_.max_observation_chars);
-    return text.size() <= limit ? text : "..." + text.substr(text.size() - limit);
-  }
+  EnvStep failure(const std::string& message) const { return observation("error: " + message, true); }
 
   std::string names() const {
     std::string out;

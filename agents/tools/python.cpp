@@ -39,15 +39,12 @@ class Python : public Tool {
   ToolResult call(const nlohmann::json& arguments) const override {
     const auto code = string_argument(arguments, "code", "python");
     const auto run = rewards::run_sandboxed({o_.python, "main.py"}, {{"main.py", code}}, o_.limits);
-    if (run.ok()) return {tail(run.stdout_text), true};
-    return {tail(run.stdout_text + run.stderr_text + "\n[" + run.describe() + "]"), false};
+    const auto limit = static_cast<std::size_t>(o_.max_output_chars);
+    if (run.ok()) return {keep_tail(run.stdout_text, limit), true};
+    return {keep_tail(run.stdout_text + run.stderr_text + "\n[" + run.describe() + "]", limit), false};
   }
 
  private:
-  std::string tail(const std::string& text) const {
-    const auto limit = static_cast<std::size_t>(o_.max_output_chars);
-    return text.size() <= limit ? text : "..." + text.substr(text.size() - limit);
-  }
   PythonOptions o_;
 };
 
