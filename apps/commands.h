@@ -24,6 +24,8 @@ struct GenerateArgs {
   uint64_t seed = 0;
   bool json = false;
   int threads = 0;
+  std::string device = "auto";     // auto (the GPU when there is one), cpu, cuda, cuda:N
+  std::string dtype = "float32";   // compute dtype: float32 or bfloat16
   std::string chat = "plain";  // chat format of the prompts: plain, auto (the model's), chatml, llama3, llama2
   std::string system;          // system message (chat formats)
   std::vector<std::string> stop;  // stop strings
@@ -43,6 +45,8 @@ struct ScoreArgs {
   std::string model;
   std::string text;
   int threads = 0;
+  std::string device = "auto";
+  std::string dtype = "float32";
 };
 int run_score(const ScoreArgs& args);
 

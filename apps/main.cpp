@@ -10,6 +10,18 @@
 #define VECRL_VERSION "unknown"
 #endif
 
+namespace {
+
+// --device and --dtype of the inference commands.
+void add_inference_options(CLI::App* cmd, std::string& device, std::string& dtype) {
+  cmd->add_option("--device", device, "auto (this machine's GPU when there is one), cpu, cuda or cuda:N")
+      ->capture_default_str();
+  cmd->add_option("--dtype", dtype, "compute dtype: float32, or bfloat16 (float32 weights cast at use)")
+      ->capture_default_str()->check(CLI::IsMember({"float32", "bfloat16"}));
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace vecrl::apps;
   CLI::App app{"vecrl: reinforcement-learning post-training of language models with vector rewards"};
@@ -48,6 +60,7 @@ int main(int argc, char** argv) {
   gen_cmd->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
   gen_cmd->add_flag("--json", gen.json, "print JSON with ids and log-probs instead of text");
   gen_cmd->add_option("--threads", gen.threads, "CPU threads; 0 = all cores")->capture_default_str();
+  add_inference_options(gen_cmd, gen.device, gen.dtype);
 
   InitModelArgs init_model;
   auto* init_cmd = app.add_subcommand("init-model", "Write a HuggingFace model folder of a named shape with random weights");
@@ -108,6 +121,7 @@ int main(int argc, char** argv) {
   score_cmd->add_option("--model", score.model, "HuggingFace model folder")->required();
   score_cmd->add_option("--text", score.text, "text to score; BOS is prepended")->required();
   score_cmd->add_option("--threads", score.threads, "CPU threads; 0 = all cores")->capture_default_str();
+  add_inference_options(score_cmd, score.device, score.dtype);
 
   TokenizeArgs tokenize;
   auto* tok_cmd = app.add_subcommand("tokenize", "Token ids of a text as JSON: {\"ids\": [...]}");

@@ -24,19 +24,23 @@ namespace vecrl::apps {
 
 namespace {
 
-// The policy of a model folder, ready for inference, with quiet logs and the requested threads.
-models::PolicyRunner inference_runner(const std::string& model, int threads) {
+// The policy of a model folder, ready for inference on `device` in `dtype`, with quiet logs and
+// the requested threads.
+models::PolicyRunner inference_runner(const std::string& model, int threads, const std::string& device,
+                                      const std::string& dtype) {
   core::configure_logging("warn");
   core::configure_threads(threads);
   models::PolicyRunner runner(model, /*load_reference=*/false);
   runner.policy()->eval();
+  runner.set_compute_dtype(dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat);
+  runner.to(models::resolve_device(device, /*local_rank=*/0, "--device"));
   return runner;
 }
 
 }  // namespace
 
 int run_generate(const GenerateArgs& args) {
-  auto runner = inference_runner(args.model, args.threads);
+  auto runner = inference_runner(args.model, args.threads, args.device, args.dtype);
   const auto& tok = runner.tokenizer();
   const auto chat = models::make_chat_format(args.chat, args.model);
   std::vector<std::vector<int64_t>> prompts;
@@ -91,17 +95,20 @@ int run_init_model(const InitModelArgs& args) {
 }
 
 int run_score(const ScoreArgs& args) {
-  auto runner = inference_runner(args.model, args.threads);
+  auto runner = inference_runner(args.model, args.threads, args.device, args.dtype);
   const auto& tok = runner.tokenizer();
   torch::NoGradGuard no_grad;
   const auto ids = models::encode_prompt(tok, args.text, /*add_bos=*/true);
-  auto prompt = torch::tensor(std::vector<int64_t>{ids[0]}, torch::kLong).view({1, 1});
-  auto response = torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()), torch::kLong).view({1, -1});
-  auto scores = models::score_responses(runner.policy(), prompt, torch::ones({1, 1}, torch::kBool), response, 1.0, false);
+  const auto device = runner.device();
+  auto prompt = torch::tensor(std::vector<int64_t>{ids[0]}, torch::kLong).view({1, 1}).to(device);
+  auto response = torch::tensor(std::vector<int64_t>(ids.begin() + 1, ids.end()), torch::kLong).view({1, -1}).to(device);
+  auto scores = models::score_responses(runner.policy(), prompt, torch::ones({1, 1}, torch::kBool).to(device), response,
+                                        1.0, false);
+  const auto token_logprobs = scores.logprobs.to(torch::kCPU);
   std::vector<double> logprobs;
   double sum = 0;
   for (int64_t t = 0; t < response.size(1); ++t) {
-    logprobs.push_back(scores.logprobs[0][t].item<double>());
+    logprobs.push_back(token_logprobs[0][t].item<double>());
     sum += logprobs.back();
   }
   nlohmann::json out = {{"ids", ids}, {"token_logprobs", logprobs}, {"sum_logprob", sum}};

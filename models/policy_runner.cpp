@@ -33,7 +33,7 @@ void PolicyRunner::to(c10::Device device) {
 
 c10::Device PolicyRunner::device() const { return policy_->parameters().front().device(); }
 
-c10::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& key) {
+c10::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& what) {
   const int64_t gpus = torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
   if (spec == "cpu" || (spec == "auto" && gpus == 0)) return c10::Device(c10::kCPU);
   int64_t index = local_rank;
@@ -43,13 +43,12 @@ c10::Device resolve_device(const std::string& spec, int64_t local_rank, const st
       index = std::stoll(spec.substr(5), &used);
       VECRL_CHECK(used == spec.size() - 5 && index >= 0, "");
     } catch (const std::exception&) {
-      throw core::Error(core::str_cat("config key '", key, "': expected cpu, cuda, cuda:N or auto, found '", spec, "'"));
+      throw core::Error(core::str_cat(what, ": expected cpu, cuda, cuda:N or auto, found '", spec, "'"));
     }
   } else {
-    VECRL_CHECK(spec == "cuda" || spec == "auto", "config key '", key, "': expected cpu, cuda, cuda:N or auto, found '",
-                spec, "'");
+    VECRL_CHECK(spec == "cuda" || spec == "auto", what, ": expected cpu, cuda, cuda:N or auto, found '", spec, "'");
   }
-  VECRL_CHECK(index < gpus, "config key '", key, "': '", spec, "' needs GPU ", index, " but this ",
+  VECRL_CHECK(index < gpus, what, ": '", spec, "' needs GPU ", index, " but this ",
               gpus == 0 ? "build or machine has no CUDA device" : core::str_cat("machine has ", gpus, " GPU(s)"));
   return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
 }

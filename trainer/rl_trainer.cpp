@@ -213,7 +213,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
               c.rollout.prompts_per_step, " prompts do not split over ", s.process.world_size,
               " ranks; every rank owns whole groups");
   s.local_prompts = c.rollout.prompts_per_step / s.process.world_size;
-  s.device = models::resolve_device(c.model.device, s.process.local_rank, "model.device");
+  s.device = models::resolve_device(c.model.device, s.process.local_rank, "config key 'model.device'");
   distributed::RendezvousOptions rdv;
   rdv.backend = c.distributed.backend;
   rdv.cuda_device = s.device.is_cuda();

@@ -119,7 +119,7 @@ SftTrainer::SftTrainer(LoadedSftConfig loaded) : state_(std::make_unique<State>(
   s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
   s.runner->set_fused_attention(c.model.fused_attention);
   s.runner->set_compute_dtype(c.model.compute_dtype);
-  s.runner->to(models::resolve_device(c.model.device, /*local_rank=*/0, "model.device"));
+  s.runner->to(models::resolve_device(c.model.device, /*local_rank=*/0, "config key 'model.device'"));
   const auto& data = c.data;
   s.data = std::make_unique<PromptDataset>(data.prompts, c.run.seed, c.model.path,
                                            [&data](const PromptDataset& dataset, const nlohmann::json& record) {

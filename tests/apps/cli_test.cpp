@@ -81,6 +81,26 @@ TEST(Cli, ScoreReturnsIdsAndPerTokenLogprobs) {
   EXPECT_NEAR(j["sum_logprob"].get<double>(), sum, 1e-9);
 }
 
+TEST(Cli, ScoreAndGenerateTakeADtypeAndADevice) {
+  const std::string text = " --text 'Once upon a time, there was a little girl.'";
+  auto fp32 = nlohmann::json::parse(run("score --model " + kModel + text).out)["token_logprobs"].get<std::vector<double>>();
+  auto r = run("score --model " + kModel + text + " --dtype bfloat16 --device cpu");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto bf16 = nlohmann::json::parse(r.out)["token_logprobs"].get<std::vector<double>>();
+  ASSERT_EQ(bf16.size(), fp32.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < bf16.size(); ++i) worst = std::max(worst, std::abs(bf16[i] - fp32[i]));
+  EXPECT_GT(worst, 0.0);
+  EXPECT_LT(worst, 0.4);
+  auto greedy = run("generate --model " + kModel + " --prompt '' --temperature 0 --max-new-tokens 6 --dtype bfloat16");
+  ASSERT_EQ(greedy.code, 0) << greedy.out;
+  EXPECT_EQ(greedy.out.rfind("Once upon a time", 0), 0u) << greedy.out;
+  auto bad = run("score --model " + kModel + text + " --device tpu");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("--device: expected cpu, cuda, cuda:N or auto, found 'tpu'"), std::string::npos)
+      << bad.out;
+}
+
 TEST(Cli, GenerateGreedyTextAndJson) {
   auto text = run("generate --model " + kModel + " --prompt '' --temperature 0 --max-new-tokens 12");
   ASSERT_EQ(text.code, 0) << text.out;
