@@ -155,6 +155,24 @@ TEST(DataParallel, LaunchedByTorchrun) {
   expect_same_run("torchrun_1", "torchrun_2");
 }
 
+TEST(DataParallel, LaunchedWithSlurmVariables) {
+  // What `srun` gives each task (scripts/slurm/train.sbatch): ranks from SLURM_*, the master from
+  // the first host of SLURM_JOB_NODELIST, no MASTER_ADDR.
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "slurm_1"));
+  const int port = vecrl::tests::free_port();
+  std::vector<Proc> tasks;
+  for (int r = 0; r < 2; ++r)
+    tasks.push_back(start("env -u RANK -u WORLD_SIZE -u LOCAL_RANK -u MASTER_ADDR SLURM_PROCID=" + std::to_string(r) +
+                              " SLURM_NTASKS=2 SLURM_LOCALID=" + std::to_string(r) +
+                              " SLURM_NTASKS_PER_NODE=2 SLURM_JOB_NODELIST='localhost' MASTER_PORT=" + std::to_string(port),
+                          common_args("slurm_2")));
+  for (auto& t : tasks) finish(t);
+  ASSERT_EQ(tasks[0].code, 0) << tasks[0].out;
+  ASSERT_EQ(tasks[1].code, 0) << tasks[1].out;
+  EXPECT_NE(tasks[0].out.find("2 rank(s)"), std::string::npos) << tasks[0].out;  // one job, not two
+  expect_same_run("slurm_1", "slurm_2");
+}
+
 TEST(DataParallel, ALostRankIsReportedWithinTheTimeout) {
   const auto start_time = std::chrono::steady_clock::now();
   auto rank0 = run_ranks(2, common_args("lost", "train.steps=6 distributed.timeout_s=30"),
