@@ -29,26 +29,6 @@ std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<int64_t>& t
 
 namespace {
 
-// One bucket's tensors as a single flat buffer (undefined ones as zeros of `like`'s shape).
-at::Tensor flatten(const std::vector<at::Tensor>& parts, const std::vector<at::Tensor>& like) {
-  std::vector<at::Tensor> flat;
-  for (std::size_t i = 0; i < parts.size(); ++i)
-    flat.push_back(parts[i].defined() ? parts[i].reshape({-1}) : at::zeros({like[i].numel()}, like[i].options()));
-  return at::cat(flat);
-}
-
-// Writes the slices of `flat` back into `targets` (defining the undefined ones).
-void unflatten(const at::Tensor& flat, std::vector<at::Tensor*>& targets, const std::vector<at::Tensor>& like) {
-  int64_t offset = 0;
-  for (std::size_t i = 0; i < targets.size(); ++i) {
-    const int64_t n = like[i].numel();
-    auto slice = flat.narrow(0, offset, n).view(like[i].sizes());
-    if (targets[i]->defined()) targets[i]->copy_(slice);
-    else *targets[i] = slice.clone();
-    offset += n;
-  }
-}
-
 std::vector<int64_t> byte_sizes(const std::vector<at::Tensor>& tensors) {
   std::vector<int64_t> bytes;
   for (const auto& t : tensors) bytes.push_back(static_cast<int64_t>(t.numel() * t.element_size()));
@@ -56,28 +36,6 @@ std::vector<int64_t> byte_sizes(const std::vector<at::Tensor>& tensors) {
 }
 
 }  // namespace
-
-void all_reduce_sum_bucketed(Communicator& comm, std::vector<at::Tensor>& tensors, int64_t bucket_bytes) {
-  const auto buckets = plan_buckets(byte_sizes(tensors), bucket_bytes);
-  std::vector<at::Tensor> flats;
-  std::vector<std::unique_ptr<PendingReduction>> pending;
-  for (const auto& bucket : buckets) {
-    std::vector<at::Tensor> parts;
-    for (auto i : bucket) parts.push_back(tensors[i]);
-    flats.push_back(flatten(parts, parts));
-    pending.push_back(comm.start_all_reduce_sum(flats.back()));
-  }
-  for (std::size_t b = 0; b < buckets.size(); ++b) {
-    pending[b]->wait();
-    std::vector<at::Tensor*> targets;
-    std::vector<at::Tensor> like;
-    for (auto i : buckets[b]) {
-      targets.push_back(&tensors[i]);
-      like.push_back(tensors[i]);
-    }
-    unflatten(flats[b], targets, like);
-  }
-}
 
 struct OverlappedGradientReducer::State {
   struct Bucket {
@@ -112,14 +70,28 @@ struct OverlappedGradientReducer::State {
     }
   }
 
+  // The bucket's gradients as one flat buffer (an undefined gradient as zeros), sent.
   void start(Bucket& b) {
-    std::vector<at::Tensor> grads, like;
+    std::vector<at::Tensor> flat;
     for (auto i : b.params) {
-      grads.push_back(params[i].grad());
-      like.push_back(params[i]);
+      const auto& g = params[i].grad();
+      flat.push_back(g.defined() ? g.reshape({-1}) : at::zeros({params[i].numel()}, params[i].options()));
     }
-    b.flat = flatten(grads, like);
+    b.flat = at::cat(flat);
     b.pending = comm->start_all_reduce_sum(b.flat);
+  }
+
+  // Waits for the bucket's sum and writes its slices into the gradients (defining undefined ones).
+  void receive(Bucket& b) {
+    b.pending->wait();
+    int64_t offset = 0;
+    for (auto i : b.params) {
+      auto slice = b.flat.narrow(0, offset, params[i].numel()).view(params[i].sizes());
+      auto& grad = params[i].mutable_grad();
+      if (grad.defined()) grad.copy_(slice);
+      else grad = slice.clone();
+      offset += params[i].numel();
+    }
   }
 
   // Called by the hook after parameter i's gradient has been accumulated.
@@ -215,16 +187,7 @@ void OverlappedGradientReducer::finish() {
     std::rethrow_exception(failure);
   }
   for (; s.next_bucket < s.buckets.size(); ++s.next_bucket) s.start(s.buckets[s.next_bucket]);
-  for (auto& b : s.buckets) {
-    b.pending->wait();
-    std::vector<at::Tensor*> targets;
-    std::vector<at::Tensor> like;
-    for (auto i : b.params) {
-      targets.push_back(&s.params[i].mutable_grad());
-      like.push_back(s.params[i]);
-    }
-    unflatten(b.flat, targets, like);
-  }
+  for (auto& b : s.buckets) s.receive(b);
   s.stats.started_during_backward = s.started_by_hooks;
   s.reset();
 }

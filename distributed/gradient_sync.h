@@ -15,10 +15,6 @@ namespace vecrl::distributed {
 // its own): the indices of each bucket, in order.
 std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<int64_t>& tensor_bytes, int64_t bucket_bytes);
 
-// Sums the tensors in place after the backward pass: every bucket is started before any is waited
-// on, so the transfer of one overlaps the reduction of the next.
-void all_reduce_sum_bucketed(Communicator& comm, std::vector<at::Tensor>& tensors, int64_t bucket_bytes);
-
 // Sums parameter gradients while the backward pass still runs. Hooks on the parameters' gradient
 // accumulators mark each one done; a bucket whose parameters are all done starts its all-reduce at
 // once, so communication overlaps the rest of the backward pass. Buckets are filled in reverse
@@ -27,6 +23,7 @@ void all_reduce_sum_bucketed(Communicator& comm, std::vector<at::Tensor>& tensor
 //
 // Use: arm() before the backward pass that completes an update's gradients (the last micro-batch),
 // then finish() after it. Earlier micro-batches accumulate locally with the reducer disarmed.
+// Without arm(), finish() alone sums after the backward pass: every bucket started, then waited on.
 class OverlappedGradientReducer {
  public:
   // `params` must outlive the reducer (they are the model's own tensors).

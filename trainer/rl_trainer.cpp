@@ -159,7 +159,7 @@ struct RlTrainer::State {
   std::unique_ptr<algorithms::AdvantageEstimator> estimator;
   std::unique_ptr<algorithms::PolicyLoss> loss;
   std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::unique_ptr<distributed::OverlappedGradientReducer> grad_reducer;  // several ranks, overlap on
+  std::unique_ptr<distributed::OverlappedGradientReducer> grad_reducer;  // several ranks
   std::vector<std::unique_ptr<core::MetricSink>> sinks;  // rank 0 only
   std::vector<std::string> display_dims;
   std::string resolved_config;
@@ -257,7 +257,7 @@ RlTrainer::RlTrainer(LoadedConfig loaded) : state_(std::make_unique<State>()) {
                                 .betas({c.optim.beta1, c.optim.beta2})
                                 .eps(c.optim.eps)
                                 .weight_decay(c.optim.weight_decay));
-  if (s.comm->world_size() > 1 && c.distributed.overlap_grad_reduce)
+  if (s.comm->world_size() > 1)
     s.grad_reducer = std::make_unique<distributed::OverlappedGradientReducer>(*s.comm, policy->parameters(),
                                                                               bucket_bytes(c.distributed.bucket_mb));
 
@@ -558,7 +558,7 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
           micro_sums["actor/answer_nll/" + term.name] += nll.item<double>();
         }
         // The last micro-batch's backward pass completes the gradients: buckets go out as it runs.
-        if (grad_reducer && part_index + 1 == parts.size()) grad_reducer->arm();
+        if (grad_reducer && c.distributed.overlap_grad_reduce && part_index + 1 == parts.size()) grad_reducer->arm();
         total.backward();
         micro_sums["actor/entropy"] += algorithms::aggregate(scores.entropy.detach(), on_device(part.response_part(channel_mask[0])),
                                                              algorithms::Aggregation::kTokenMean, norms[0])
@@ -568,20 +568,13 @@ core::MetricMap RlTrainer::State::update(const core::Rollouts& r, const core::Ad
         // Each rank's loss is its share of the global loss, so the global gradient is the sum.
         // timing_s/all_reduce is the wait after the backward pass (what overlap did not hide).
         const auto t = Clock::now();
-        if (grad_reducer) {
-          grad_reducer->finish();
+        grad_reducer->finish();
+        micro_sums["timing_s/all_reduce"] += seconds_since(t);
+        if (c.distributed.overlap_grad_reduce) {
           const auto stats = grad_reducer->last_stats();
           micro_sums["perf/grad_buckets_overlapped_frac"] +=
               static_cast<double>(stats.started_during_backward) / static_cast<double>(stats.buckets);
-        } else {
-          std::vector<torch::Tensor> grads;
-          for (auto& p : params) {
-            if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-            grads.push_back(p.mutable_grad());
-          }
-          distributed::all_reduce_sum_bucketed(*comm, grads, bucket_bytes(c.distributed.bucket_mb));
         }
-        micro_sums["timing_s/all_reduce"] += seconds_since(t);
         // Loss metrics are contributions normalised globally: they add up over ranks too. The key list
         // is fixed (a rank may own no rows of a mini-batch), so every rank reduces the same vector.
         std::vector<std::string> keys{"actor/entropy"};
