@@ -16,6 +16,7 @@
 #include "core/hardware_limits.h"
 #include "core/runtime.h"
 #include "models/benchmarks.h"
+#include "models/device.h"
 #include "models/hf_checkpoint.h"
 #include "models/model_presets.h"
 #include "trainer/rl_trainer.h"
@@ -44,7 +45,7 @@ BenchSetup set_up(const BenchArgs& args) {
   s.model = is_folder ? models::load_causal_lm(args.model) : models::random_model(args.model, args.seed);
   s.model->to(s.device);
   s.model->set_fused_attention(args.attention == "fused");
-  s.model->set_compute_dtype(args.dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat);
+  s.model->set_compute_dtype(models::compute_dtype_named(args.dtype, "--dtype"));
   s.limits = core::measure_hardware_limits(s.device, s.model->compute_dtype());  // the ceiling in the model's dtype
   const auto cost = models::model_cost(s.model);
   s.header = {{"model", args.model},

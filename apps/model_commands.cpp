@@ -12,6 +12,7 @@
 #include "models/generation.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
+#include "models/device.h"
 #include "models/hf_checkpoint.h"
 #include "models/chat/chat_format.h"
 #include "models/hf_export.h"
@@ -32,7 +33,7 @@ models::PolicyRunner inference_runner(const std::string& model, int threads, con
   core::configure_threads(threads);
   models::PolicyRunner runner(model, /*load_reference=*/false);
   runner.policy()->eval();
-  runner.set_compute_dtype(dtype == "bfloat16" ? torch::kBFloat16 : torch::kFloat);
+  runner.set_compute_dtype(models::compute_dtype_named(dtype, "--dtype"));
   runner.to(models::resolve_device(device, /*local_rank=*/0, "--device"));
   return runner;
 }

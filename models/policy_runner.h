@@ -33,9 +33,4 @@ class PolicyRunner {
   std::unique_ptr<Tokenizer> tokenizer_;
 };
 
-// "cpu", "cuda", "cuda:N", or "auto": this rank's GPU (cuda:<local_rank>) when the build and the
-// machine have CUDA, else the CPU. Throws, the message starting with `what` (the config key or
-// option), for anything else or a GPU that is not there.
-c10::Device resolve_device(const std::string& spec, int64_t local_rank, const std::string& what);
-
 }  // namespace vecrl::models

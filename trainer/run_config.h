@@ -7,6 +7,7 @@
 #include <c10/core/ScalarType.h>
 
 #include "algorithms/kl.h"
+#include "models/device.h"
 #include "core/config.h"
 #include "rewards/scoring_options.h"
 #include "trainer/chat_prompt.h"
@@ -52,13 +53,9 @@ struct ModelOptions {
     v.field("path", path);
     v.field("activation_checkpointing", activation_checkpointing);
     v.field("fused_attention", fused_attention);
-    v.choice("compute_dtype", compute_dtype,
-             {{"float32", c10::ScalarType::Float}, {"bfloat16", c10::ScalarType::BFloat16}});
+    v.choice("compute_dtype", compute_dtype, models::compute_dtype_names());
     v.field("device", device);
-    const bool gpu_index = device.size() > 5 && device.rfind("cuda:", 0) == 0 &&
-                           device.find_first_not_of("0123456789", 5) == std::string::npos;
-    v.require(device == "auto" || device == "cpu" || device == "cuda" || gpu_index, "device",
-              "expected auto, cpu, cuda or cuda:N, found '" + device + "'");
+    v.require(models::is_device_spec(device), "device", "expected auto, cpu, cuda or cuda:N, found '" + device + "'");
     v.require(!path.empty(), "path", "is required (a HuggingFace model folder)");
   }
 };

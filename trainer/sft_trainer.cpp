@@ -182,9 +182,9 @@ core::MetricMap SftTrainer::step(int64_t step) {
   const double tokens = batch.response_mask.sum().item<double>();
   double nll_sum = 0;
   const int64_t N = batch.prompt_ids.size(0);
+  const auto device = s.runner->device();
   for (int64_t r0 = 0; r0 < N; r0 += c.train.micro_batch_size) {
     const int64_t len = std::min(c.train.micro_batch_size, N - r0);
-    const auto device = s.runner->device();
     auto mask = batch.response_mask.narrow(0, r0, len).to(device);
     auto scores = models::score_responses(policy, batch.prompt_ids.narrow(0, r0, len).to(device),
                                           batch.prompt_mask.narrow(0, r0, len).to(device),
