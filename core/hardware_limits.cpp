@@ -44,9 +44,10 @@ HardwareLimits measure_hardware_limits(c10::Device device, c10::ScalarType matmu
   limits.bandwidth_buffer_bytes = buffer_bytes;
   limits.matmul_dtype = matmul_dtype;
   const auto options = torch::TensorOptions().dtype(torch::kFloat).device(device);
-  auto a = torch::randn({matmul_size, matmul_size}, options.dtype(matmul_dtype));
-  auto b = torch::randn({matmul_size, matmul_size}, options.dtype(matmul_dtype));
-  auto c = torch::empty({matmul_size, matmul_size}, options.dtype(matmul_dtype));
+  const auto matmul_options = options.dtype(matmul_dtype);
+  auto a = torch::randn({matmul_size, matmul_size}, matmul_options);
+  auto b = torch::randn({matmul_size, matmul_size}, matmul_options);
+  auto c = torch::empty({matmul_size, matmul_size}, matmul_options);
   const double n = static_cast<double>(matmul_size);
   limits.matmul_flops_per_s = best_rate(device, 2 * n * n * n, min_seconds, [&] { torch::mm_out(c, a, b); });
   auto buffer = torch::ones({buffer_bytes / 4}, options);

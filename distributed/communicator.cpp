@@ -45,12 +45,12 @@ class LocalCommunicator : public Communicator {
   std::unique_ptr<PendingReduction> start_all_reduce_sum(at::Tensor) override {
     return std::make_unique<DoneReduction>();
   }
+  void barrier() override {}
 
  private:
   struct DoneReduction : PendingReduction {
     void wait() override {}
   };
-  void barrier() override {}
 };
 
 // Heartbeats in the store let a rank whose collective failed name the peer that went away.
@@ -95,7 +95,7 @@ class C10dCommunicator : public Communicator {
         : owner_(owner), work_(std::move(work)), target_(std::move(target)), staged_(std::move(staged)) {}
     void wait() override {
       owner_->run("all_reduce(gradients)", [&] { work_->wait(); });
-      if (!staged_.is_same(target_)) target_.copy_(staged_);
+      unstage(staged_, target_);
     }
 
    private:
@@ -123,7 +123,7 @@ class C10dCommunicator : public Communicator {
     c10d::BroadcastOptions opts;
     opts.rootRank = root;
     run("broadcast", [&] { group_->broadcast(v, opts)->wait(); });
-    if (!v[0].is_same(t)) t.copy_(v[0]);
+    unstage(v[0], t);
   }
 
   at::Tensor all_gather_rows(const at::Tensor& t) override {
@@ -153,11 +153,15 @@ class C10dCommunicator : public Communicator {
     c10d::AllreduceOptions opts;
     opts.reduceOp = op;
     run(what, [&] { group_->allreduce(v, opts)->wait(); });
-    if (!v[0].is_same(t)) t.copy_(v[0]);
+    unstage(v[0], t);
   }
 
+  // `t` where the backend needs it (a copy when it is elsewhere), and the result back into `t`.
   at::Tensor staged(const at::Tensor& t) const {
     return staging_device_ && t.device() != *staging_device_ ? t.to(*staging_device_) : t;
+  }
+  static void unstage(const at::Tensor& staged, at::Tensor& t) {
+    if (!staged.is_same(t)) t.copy_(staged);
   }
 
   template <class F>
