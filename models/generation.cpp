@@ -1,12 +1,15 @@
 #include "models/generation.h"
 
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "core/error.h"
 
 namespace vecrl::models {
 namespace {
+
+// Draws are made on the host a stretch of steps at a time (one small copy, no generator state).
+constexpr int64_t kUniformChunk = 64;
+constexpr int64_t kGpuFinishedCheckInterval = 8;
 
 // Watches each row's text for stop strings. A string completed by the newest token lies within the
 // last (its length + 2) tokens, so only that tail is decoded per step, never the whole row.
@@ -50,12 +53,7 @@ class StopStringMatcher {
 }  // namespace
 
 
-uint64_t sample_seed(uint64_t prompt_seed, int64_t j) {
-  uint64_t z = prompt_seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(j + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
+uint64_t sample_seed(uint64_t prompt_seed, int64_t j) { return mix_seed(prompt_seed, j); }
 
 uint64_t prompt_seed(const GenerationOptions& options, int64_t p) {
   return options.prompt_seeds.empty() ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)
@@ -123,33 +121,40 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
               "generate: ", options.prompt_seeds.size(), " prompt seeds for ", P, " prompts");
   VECRL_CHECK(options.sample_seeds.empty() || static_cast<int64_t>(options.sample_seeds.size()) == N,
               "generate: ", options.sample_seeds.size(), " sample seeds for ", N, " samples");
-  std::vector<at::Generator> generators;  // one per sample
-  for (int64_t p = 0; p < P; ++p) {
+  std::vector<uint64_t> seeds;  // one per sample
+  for (int64_t p = 0; p < P; ++p)
     for (int64_t j = 0; j < G; ++j)
-      generators.push_back(at::make_generator<at::CPUGeneratorImpl>(
-          options.sample_seeds.empty() ? sample_seed(prompt_seed(options, p), j) : options.sample_seeds[p * G + j]));
-  }
+      seeds.push_back(options.sample_seeds.empty() ? sample_seed(prompt_seed(options, p), j) : options.sample_seeds[p * G + j]);
+  const bool greedy = options.sampler.temperature == 0;
+  at::Tensor uniforms;  // [N, up to kUniformChunk] this stretch of steps' draws, on the device
 
   VECRL_CHECK(options.stop_strings.empty() || options.decode, "generate: stop strings need a decode function");
   StopStringMatcher stop_strings(options.stop_strings, options.decode, N);
-  int64_t steps = 0;
+  // Between two checks, rows that finished decode padding that is trimmed below.
+  VECRL_CHECK(options.finished_check_interval >= 0, "generate: finished_check_interval must be >= 0, got ",
+              options.finished_check_interval);
+  const int64_t finished_check_every = options.finished_check_interval > 0 ? options.finished_check_interval
+                                       : device.is_cpu()                    ? 1
+                                                                            : kGpuFinishedCheckInterval;
   for (int64_t t = 0; t < T; ++t) {
-    auto logits_cpu = next_logits.to(torch::kCPU);
-    auto sampled = sample_tokens(logits_cpu, options.sampler, generators);
-    auto token = sampled.tokens.to(device);
+    if (!greedy && t % kUniformChunk == 0)
+      uniforms = counter_uniforms(seeds, t, std::min(kUniformChunk, T - t)).to(device);
+    auto sampled = sample_tokens(next_logits, options.sampler, greedy ? at::Tensor() : uniforms.select(1, t % kUniformChunk));
     auto alive = done.logical_not();
-    tokens.select(1, t).copy_(torch::where(alive, token, torch::full_like(token, options.pad_token_id)));
-    logprobs.select(1, t).copy_(torch::where(alive, sampled.logprobs.to(device), torch::zeros_like(sampled.logprobs)));
+    tokens.select(1, t).copy_(sampled.tokens.masked_fill(done, options.pad_token_id));
+    logprobs.select(1, t).copy_(sampled.logprobs.masked_fill(done, 0.0));
     mask.select(1, t).copy_(alive);
-    if (stop_ids.numel() > 0) done = done.logical_or(alive.logical_and(torch::isin(token, stop_ids)));
-    if (stop_strings.active()) done = done.logical_or(stop_strings.step(sampled.tokens, alive.to(torch::kCPU)).to(device));
-    steps = t + 1;
-    if (t + 1 == T || done.all().item<bool>()) break;
+    if (stop_ids.numel() > 0) done = done.logical_or(alive.logical_and(torch::isin(sampled.tokens, stop_ids)));
+    if (stop_strings.active())  // needs the text on the host: one read-back per token
+      done = done.logical_or(stop_strings.step(sampled.tokens.to(torch::kCPU), alive.to(torch::kCPU)).to(device));
+    if (t + 1 == T || ((t + 1) % finished_check_every == 0 && done.all().item<bool>())) break;
     auto input = tokens.select(1, t).unsqueeze(1);  // [N, 1]
     auto hidden_step = model->hidden({input, next_position.unsqueeze(1), key_valid.narrow(1, 0, Lp + t + 1)}, &cache);
     next_logits = model->logits(hidden_step.select(1, 0));
     next_position = next_position + 1;
   }
+  // Steps after the last row finished (between two checks) hold only padding.
+  const int64_t steps = mask.any(0).nonzero().max().item<int64_t>() + 1;
   Generation out;
   out.prompt_ids = prompt_ids.repeat_interleave(G, 0);
   out.prompt_mask = prompt_mask.repeat_interleave(G, 0);

@@ -23,12 +23,15 @@ struct GenerationOptions {
   std::function<std::string(const std::vector<int64_t>&)> decode;
   int64_t pad_token_id = 0;
   uint64_t seed = 0;
-  // One seed per prompt (empty: derived from `seed`). Sample j of prompt p draws from its own
-  // generator seeded with sample_seed(prompt_seeds[p], j), so a sample depends neither on the other
+  // One seed per prompt (empty: derived from `seed`). Step t of sample j of prompt p draws with
+  // counter_uniforms(sample_seed(prompt_seeds[p], j)) at t, so a sample depends neither on the other
   // prompts in the batch (or on the rank) nor on whether its group shares the prompt's prefill.
   std::vector<uint64_t> prompt_seeds;
   // Explicit per-sample seeds (N = prompts x samples_per_prompt); overrides the derivation above.
   std::vector<uint64_t> sample_seeds;
+  // Decode steps between two checks whether every row has finished (a check waits for the device).
+  // 0 = every step on the CPU, where it is free, and every 8 on a GPU. Results do not depend on it.
+  int64_t finished_check_interval = 0;
 };
 
 // The seed of sample j of a prompt whose seed is prompt_seed (a splitmix64 mix).

@@ -8,66 +8,76 @@ namespace vecrl::models {
 
 namespace {
 
-struct Distribution {
-  at::Tensor logp;   // [N, V] tempered, untruncated log-probs (plain softmax when greedy)
-  at::Tensor probs;  // [N, V] the truncated distribution to draw from (undefined when greedy)
-};
-
-Distribution distribution(const at::Tensor& logits, const SamplerOptions& options) {
+void check(const SamplerOptions& options) {
   VECRL_CHECK(options.temperature >= 0, "temperature must be >= 0, got ", options.temperature);
   VECRL_CHECK(options.top_p > 0 && options.top_p <= 1, "top_p must be in (0, 1], got ", options.top_p);
   VECRL_CHECK(options.top_k >= 0, "top_k must be >= 0, got ", options.top_k);
   VECRL_CHECK(options.min_p >= 0 && options.min_p < 1, "min_p must be in [0, 1), got ", options.min_p);
-  const auto logits_f = logits.to(torch::kFloat);
-  if (options.temperature == 0) return {torch::log_softmax(logits_f, -1), at::Tensor()};
-  auto logp = torch::log_softmax(logits_f / options.temperature, -1);  // [N, V]
-  auto probs = logp.exp();
-  if (options.top_k > 0 && options.top_k < probs.size(-1)) {
-    auto kth = std::get<0>(probs.topk(options.top_k, -1)).narrow(-1, options.top_k - 1, 1);  // [N, 1]
-    probs = probs.masked_fill(probs < kth, 0.0);
+}
+
+bool truncates(const SamplerOptions& options, int64_t vocab) {
+  return (options.top_k > 0 && options.top_k < vocab) || options.top_p < 1.0 || options.min_p > 0;
+}
+
+// weights [N, V]: exp(z - max z), the top token's weight exactly 1. Zeroes, in place, what the chain drops.
+void truncate(at::Tensor& weights, const SamplerOptions& options) {
+  const int64_t vocab = weights.size(-1);
+  if (options.top_k > 0 && options.top_k < vocab) {
+    auto kth = std::get<0>(weights.topk(options.top_k, -1)).narrow(-1, options.top_k - 1, 1);  // [N, 1]
+    weights.masked_fill_(weights < kth, 0.0);
   }
   if (options.top_p < 1.0) {
-    auto sorted = probs.sort(-1, /*descending=*/true);
-    auto sorted_probs = std::get<0>(sorted), order = std::get<1>(sorted);
-    // Drop a token once the mass before it already reaches top_p (the top token always stays).
-    auto mass_before = sorted_probs.cumsum(-1) - sorted_probs;
-    auto kept = sorted_probs.masked_fill(mass_before >= options.top_p, 0.0);
-    probs = torch::zeros_like(probs).scatter(-1, order, kept);
+    auto [sorted, order] = weights.sort(-1, /*descending=*/true);
+    // Drop a token once the mass before it already reaches top_p of what is left (the top token stays).
+    auto cumulative = sorted.cumsum(-1);
+    auto mass_before = (cumulative - sorted) / cumulative.narrow(-1, vocab - 1, 1);
+    weights.scatter_(-1, order, sorted.masked_fill(mass_before >= options.top_p, 0.0));
   }
-  if (options.min_p > 0) {
-    auto top = std::get<0>(probs.max(-1, /*keepdim=*/true));
-    probs = probs.masked_fill(probs < options.min_p * top, 0.0);
-  }
-  return {logp, probs};
-}
-
-// One draw per row. With replacement is the same distribution for one draw, and costs one uniform
-// number per row (inverse CDF) where without replacement draws one exponential per vocabulary entry.
-at::Tensor draw(const at::Tensor& probs, at::Generator& generator) {
-  return torch::multinomial(probs, 1, /*replacement=*/true, generator).squeeze(-1);
-}
-
-SampledTokens finish(const Distribution& d, at::Tensor tokens) {
-  auto logprobs = d.logp.gather(-1, tokens.unsqueeze(-1)).squeeze(-1);
-  return {std::move(tokens), logprobs};
+  if (options.min_p > 0) weights.masked_fill_(weights < options.min_p, 0.0);  // the top weight is 1
 }
 
 }  // namespace
 
-SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options, at::Generator& generator) {
-  const auto d = distribution(logits, options);
-  return finish(d, options.temperature == 0 ? d.logp.argmax(-1) : draw(d.probs, generator));
+SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options, const at::Tensor& uniforms) {
+  check(options);
+  VECRL_CHECK(logits.dim() == 2, "sample_tokens: logits must be [N, V], got ", logits.sizes());
+  const bool greedy = options.temperature == 0;
+  auto z = logits.to(torch::kFloat);  // [N, V]
+  if (!greedy && options.temperature != 1.0) z = z / options.temperature;
+  auto [top, top_token] = z.max(-1, /*keepdim=*/true);  // [N, 1]
+  auto weights = (z - top).exp_();                       // [N, V], unnormalised tempered probabilities
+  auto log_normaliser = top + weights.sum(-1, /*keepdim=*/true).log_();  // [N, 1]
+  at::Tensor token = top_token;                                          // [N, 1]
+  if (!greedy) {
+    VECRL_CHECK(uniforms.dim() == 1 && uniforms.size(0) == logits.size(0), "sample_tokens: uniforms must be [",
+                logits.size(0), "], got ", uniforms.sizes());
+    if (truncates(options, logits.size(-1))) truncate(weights, options);
+    auto cdf = weights.cumsum(-1);  // [N, V], non-decreasing, the top token keeps it positive
+    auto target = uniforms.to(cdf.options()).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);  // [N, 1]
+    token = torch::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(-1) - 1);
+    // A parallel scan need not be exactly monotone; never let rounding pick a dropped token.
+    token = torch::where(weights.gather(-1, token) > 0, token, top_token);
+  }
+  auto logprobs = z.gather(-1, token) - log_normaliser;
+  return {token.squeeze(-1), logprobs.squeeze(-1)};
 }
 
-SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options,
-                            std::vector<at::Generator>& generators) {
-  VECRL_CHECK(static_cast<int64_t>(generators.size()) == logits.size(0), "sample_tokens: ", generators.size(),
-              " generators for ", logits.size(0), " rows");
-  const auto d = distribution(logits, options);
-  if (options.temperature == 0) return finish(d, d.logp.argmax(-1));
-  std::vector<at::Tensor> tokens;
-  for (int64_t i = 0; i < logits.size(0); ++i) tokens.push_back(draw(d.probs.narrow(0, i, 1), generators[static_cast<std::size_t>(i)]));
-  return finish(d, torch::cat(tokens));
+uint64_t mix_seed(uint64_t seed, int64_t counter) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(counter + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+at::Tensor counter_uniforms(const std::vector<uint64_t>& seeds, int64_t first_step, int64_t steps) {
+  VECRL_CHECK(first_step >= 0 && steps >= 0, "counter_uniforms: first_step and steps must be >= 0, got ", first_step,
+              " and ", steps);
+  auto out = torch::empty({static_cast<int64_t>(seeds.size()), steps}, torch::kFloat);
+  auto a = out.accessor<float, 2>();
+  for (std::size_t i = 0; i < seeds.size(); ++i)
+    for (int64_t t = 0; t < steps; ++t)
+      a[static_cast<int64_t>(i)][t] = static_cast<float>(mix_seed(seeds[i], first_step + t) >> 40) * 0x1p-24f;
+  return out;
 }
 
 }  // namespace vecrl::models

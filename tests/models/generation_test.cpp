@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "core/error.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
@@ -142,4 +143,27 @@ TEST_F(Generation, StopStringsEndARowOnceItsTextHoldsThem) {
 
   o.decode = nullptr;
   EXPECT_THROW(models::generate(runner.policy(), {{1}}, 1, o), std::exception);
+}
+
+TEST_F(Generation, CheckingForFinishedRowsLessOftenChangesNothing) {
+  // A GPU checks every few steps; rows that finished in between decode padding that is trimmed.
+  models::GenerationOptions o;
+  o.sampler.temperature = 0.9;
+  o.max_new_tokens = 40;
+  o.stop_token_ids = {runner.tokenizer().encode(".").back(), runner.tokenizer().encode(",").back()};
+  o.pad_token_id = 0;
+  o.seed = 5;
+  const std::vector<std::vector<int64_t>> prompts = {{1}, {1, 403}, {1, 286, 29}};
+  auto every_step = models::generate(runner.policy(), prompts, 3, o);
+  ASSERT_LT(every_step.tokens.size(1), 40) << "every row should stop early for this test to mean anything";
+  for (int64_t interval : {3, 7, 64}) {
+    o.finished_check_interval = interval;
+    auto sparse = models::generate(runner.policy(), prompts, 3, o);
+    EXPECT_TRUE(torch::equal(sparse.tokens, every_step.tokens)) << interval;
+    EXPECT_TRUE(torch::equal(sparse.mask, every_step.mask)) << interval;
+    EXPECT_TRUE(torch::equal(sparse.logprobs, every_step.logprobs)) << interval;
+    EXPECT_TRUE(torch::equal(sparse.truncated, every_step.truncated)) << interval;
+  }
+  o.finished_check_interval = -1;
+  EXPECT_THROW(models::generate(runner.policy(), prompts, 3, o), core::Error);
 }
