@@ -15,10 +15,6 @@ void check(const SamplerOptions& options) {
   VECRL_CHECK(options.min_p >= 0 && options.min_p < 1, "min_p must be in [0, 1), got ", options.min_p);
 }
 
-bool truncates(const SamplerOptions& options, int64_t vocab) {
-  return (options.top_k > 0 && options.top_k < vocab) || options.top_p < 1.0 || options.min_p > 0;
-}
-
 // weights [N, V]: exp(z - max z), the top token's weight exactly 1. Zeroes, in place, what the chain drops.
 void truncate(at::Tensor& weights, const SamplerOptions& options) {
   const int64_t vocab = weights.size(-1);
@@ -51,7 +47,7 @@ SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& opti
   if (!greedy) {
     VECRL_CHECK(uniforms.dim() == 1 && uniforms.size(0) == logits.size(0), "sample_tokens: uniforms must be [",
                 logits.size(0), "], got ", uniforms.sizes());
-    if (truncates(options, logits.size(-1))) truncate(weights, options);
+    truncate(weights, options);
     auto cdf = weights.cumsum(-1);  // [N, V], non-decreasing, the top token keeps it positive
     auto target = uniforms.to(cdf.options()).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);  // [N, 1]
     token = torch::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(-1) - 1);

@@ -2,7 +2,7 @@
 // The sampler chain: temperature -> top-k -> top-p -> min-p -> draw. Pure functions over [N, V] logits on
 // any device. Randomness comes in as one uniform number per row, so a row's draw depends only on its own
 // number: counter_uniforms() derives them from (seed, step) with no generator state, which keeps samples
-// independent of batch composition and lets a whole generation's draws go to the device in one copy.
+// independent of batch composition and lets many steps' draws go to the device in one copy.
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>

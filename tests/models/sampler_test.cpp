@@ -11,20 +11,22 @@ namespace {
 // probabilities 0.5, 0.25, 0.15, 0.07, 0.03
 torch::Tensor five_token_logits() { return torch::tensor({0.5, 0.25, 0.15, 0.07, 0.03}).log(); }
 
+// One row of logits sampled once per uniform.
+models::SampledTokens sample_row(const torch::Tensor& logits, const models::SamplerOptions& o, const torch::Tensor& u) {
+  return models::sample_tokens(logits.unsqueeze(0).expand({u.size(0), logits.size(0)}).contiguous(), o, u);
+}
+
 // Empirical token frequencies of 4000 draws from one row of logits.
 std::vector<double> frequencies(const torch::Tensor& logits, const models::SamplerOptions& o) {
-  auto rows = logits.unsqueeze(0).expand({4000, logits.size(0)}).contiguous();
-  auto uniforms = models::counter_uniforms({7}, 0, 4000).squeeze(0);
-  auto s = models::sample_tokens(rows, o, uniforms);
+  auto s = sample_row(logits, o, models::counter_uniforms({7}, 0, 4000).squeeze(0));
   auto counts = torch::bincount(s.tokens, {}, logits.size(0)).to(torch::kDouble) / 4000.0;
   return std::vector<double>(counts.data_ptr<double>(), counts.data_ptr<double>() + counts.numel());
 }
 
 // The token each uniform picks from one row.
 std::vector<int64_t> picks(const torch::Tensor& logits, const models::SamplerOptions& o, const std::vector<float>& u) {
-  const auto n = static_cast<int64_t>(u.size());
-  auto s = models::sample_tokens(logits.unsqueeze(0).expand({n, logits.size(0)}).contiguous(), o, torch::tensor(u));
-  return std::vector<int64_t>(s.tokens.data_ptr<int64_t>(), s.tokens.data_ptr<int64_t>() + n);
+  auto s = sample_row(logits, o, torch::tensor(u));
+  return std::vector<int64_t>(s.tokens.data_ptr<int64_t>(), s.tokens.data_ptr<int64_t>() + s.tokens.numel());
 }
 
 }  // namespace
