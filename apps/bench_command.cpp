@@ -54,6 +54,7 @@ BenchSetup set_up(const BenchArgs& args) {
               {"threads", s.threads},
               {"attention", args.attention},
               {"dtype", args.dtype},
+              {"cpu_blas", core::cpu_blas_description()},
               {"matmul_gflops", s.limits.matmul_flops_per_s / 1e9},
               {"read_bandwidth_gbs", s.limits.read_bytes_per_s / 1e9}};
   return s;
@@ -63,7 +64,7 @@ void print_header(const nlohmann::json& h) {
   std::cout << std::fixed << std::setprecision(1) << "model " << h["model"].get<std::string>() << " ("
             << h["parameters"].get<double>() / 1e6 << "M parameters) on " << h["device"].get<std::string>() << ", "
             << h["threads"] << " threads, " << h["dtype"].get<std::string>() << " compute, " << h["attention"].get<std::string>()
-            << " attention\n"
+            << " attention; CPU BLAS: " << h["cpu_blas"].get<std::string>() << "\n"
             << "ceilings measured now: " << h["dtype"].get<std::string>() << " matmul "
             << h["matmul_gflops"].get<double>() << " GFLOP/s, memory read "
             << h["read_bandwidth_gbs"].get<double>() << " GB/s\n";

@@ -1,5 +1,6 @@
 #include "core/hardware_limits.h"
 
+#include <dlfcn.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -55,6 +56,17 @@ HardwareLimits measure_hardware_limits(c10::Device device, c10::ScalarType matmu
   limits.read_bytes_per_s =
       best_rate(device, static_cast<double>(buffer_bytes), min_seconds, [&] { torch::sum_out(total, buffer); });
   return limits;
+}
+
+std::string cpu_blas_description() {
+  // OpenBLAS's own entry points, looked up rather than linked: LibTorch may use another BLAS.
+  using Getter = char* (*)();
+  const auto config = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  const auto core = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (config == nullptr || core == nullptr) return "not OpenBLAS (kernels unknown)";
+  std::string name(config());  // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ..."
+  const auto second_space = name.find(' ', name.find(' ') + 1);
+  return name.substr(0, second_space) + ", " + core() + " kernels";
 }
 
 }  // namespace vecrl::core

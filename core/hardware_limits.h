@@ -4,6 +4,8 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <string>
+
 namespace vecrl::core {
 
 struct HardwareLimits {
@@ -13,6 +15,12 @@ struct HardwareLimits {
   int64_t bandwidth_buffer_bytes = 0;
   c10::ScalarType matmul_dtype = c10::ScalarType::Float;
 };
+
+// The CPU BLAS LibTorch's matmuls run on and its kernel family, e.g. "OpenBLAS 0.3.21, Haswell
+// kernels". Debian's OpenBLAS picks its kernels from the CPU model when it loads and falls back to
+// generic ones on CPUs it does not know (OPENBLAS_CORETYPE overrides the choice), so a CPU figure
+// means little without it.
+std::string cpu_blas_description();
 
 // Waits for the device's queued work (a no-op on the CPU), so that timings cover it.
 void synchronize_device(c10::Device device);

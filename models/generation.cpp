@@ -12,12 +12,16 @@ constexpr int64_t kUniformChunk = 64;
 constexpr int64_t kGpuFinishedCheckInterval = 8;
 
 // Watches each row's text for stop strings. A string completed by the newest token lies within the
-// last (its length + 2) tokens, so only that tail is decoded per step, never the whole row.
+// last (its length + 2) tokens, so only that tail is decoded per token, never the whole row. It is
+// fed the steps since the last finished-rows check in one piece, so on a GPU the tokens are read
+// back once per check instead of once per token; a row whose text completed a stop string within
+// that stretch went on decoding until the check, and those later steps are erased.
 class StopStringMatcher {
  public:
   StopStringMatcher(const std::vector<std::string>& strings, std::function<std::string(const std::vector<int64_t>&)> decode,
                     int64_t rows)
-      : strings_(strings), decode_(std::move(decode)), rows_(static_cast<std::size_t>(rows)) {
+      : strings_(strings), decode_(std::move(decode)), rows_(static_cast<std::size_t>(rows)),
+        stopped_(static_cast<std::size_t>(rows), false) {
     for (const auto& s : strings_) {
       VECRL_CHECK(!s.empty(), "generate: an empty stop string");
       window_ = std::max(window_, s.size() + 2);
@@ -25,28 +29,42 @@ class StopStringMatcher {
   }
   bool active() const { return !strings_.empty(); }
 
-  // tokens [N] int64 and alive [N] bool on the CPU; returns [N] bool: rows whose text now holds a stop string.
-  at::Tensor step(const at::Tensor& tokens, const at::Tensor& alive) {
-    auto hit = torch::zeros({static_cast<int64_t>(rows_.size())}, torch::kBool);
-    auto token = tokens.accessor<int64_t, 1>();
-    auto live = alive.accessor<bool, 1>();
-    auto out = hit.accessor<bool, 1>();
-    for (std::size_t i = 0; i < rows_.size(); ++i) {
-      const auto row_index = static_cast<int64_t>(i);
-      if (!live[row_index]) continue;
-      auto& row = rows_[i];
-      row.push_back(token[row_index]);
-      const std::size_t from = row.size() > window_ ? row.size() - window_ : 0;
-      const auto tail = decode_(std::vector<int64_t>(row.begin() + static_cast<std::ptrdiff_t>(from), row.end()));
-      for (const auto& s : strings_) out[row_index] = out[row_index] || tail.find(s) != std::string::npos;
+  struct Result {
+    at::Tensor stopped;  // [N] bool: rows whose text completed a stop string within the steps fed
+    at::Tensor erase;    // [N, k] bool: the steps after that completion, which must not count
+  };
+  // tokens [N, k] int64 and alive [N, k] bool (the generation mask) of k consecutive steps, on the CPU.
+  Result feed(const at::Tensor& tokens, const at::Tensor& alive) {
+    const int64_t n = tokens.size(0), k = tokens.size(1);
+    Result result{torch::zeros({n}, torch::kBool), torch::zeros({n, k}, torch::kBool)};
+    auto token = tokens.accessor<int64_t, 2>();
+    auto live = alive.accessor<bool, 2>();
+    auto stopped = result.stopped.accessor<bool, 1>();
+    auto erase = result.erase.accessor<bool, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      const auto row_index = static_cast<std::size_t>(i);
+      for (int64_t step = 0; step < k; ++step) {
+        if (stopped_[row_index]) {
+          erase[i][step] = live[i][step];
+          continue;
+        }
+        if (!live[i][step]) break;
+        auto& row = rows_[row_index];
+        row.push_back(token[i][step]);
+        const std::size_t from = row.size() > window_ ? row.size() - window_ : 0;
+        const auto tail = decode_(std::vector<int64_t>(row.begin() + static_cast<std::ptrdiff_t>(from), row.end()));
+        for (const auto& s : strings_) stopped_[row_index] = stopped_[row_index] || tail.find(s) != std::string::npos;
+        stopped[i] = stopped_[row_index];
+      }
     }
-    return hit;
+    return result;
   }
 
  private:
   std::vector<std::string> strings_;
   std::function<std::string(const std::vector<int64_t>&)> decode_;
   std::vector<std::vector<int64_t>> rows_;
+  std::vector<bool> stopped_;
   std::size_t window_ = 0;
 };
 
@@ -136,6 +154,7 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   const int64_t finished_check_every = options.finished_check_interval > 0 ? options.finished_check_interval
                                        : device.is_cpu()                    ? 1
                                                                             : kGpuFinishedCheckInterval;
+  int64_t checked_steps = 0;  // steps the stop-string matcher has seen
   for (int64_t t = 0; t < T; ++t) {
     if (!greedy && t % kUniformChunk == 0)
       uniforms = counter_uniforms(seeds, t, std::min(kUniformChunk, T - t)).to(device);
@@ -145,9 +164,22 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
     logprobs.select(1, t).copy_(sampled.logprobs.masked_fill(done, 0.0));
     mask.select(1, t).copy_(alive);
     if (stop_ids.numel() > 0) done = done.logical_or(alive.logical_and(torch::isin(sampled.tokens, stop_ids)));
-    if (stop_strings.active())  // needs the text on the host: one read-back per token
-      done = done.logical_or(stop_strings.step(sampled.tokens.to(torch::kCPU), alive.to(torch::kCPU)).to(device));
-    if (t + 1 == T || ((t + 1) % finished_check_every == 0 && done.all().item<bool>())) break;
+    const bool last_step = t + 1 == T;
+    if (last_step || (t + 1) % finished_check_every == 0) {  // a check: waits for the device
+      if (stop_strings.active()) {  // text matching on the host, over the steps since the last check
+        const int64_t first = checked_steps, k = t + 1 - checked_steps;
+        auto found = stop_strings.feed(tokens.narrow(1, first, k).to(torch::kCPU), mask.narrow(1, first, k).to(torch::kCPU));
+        if (found.erase.any().item<bool>()) {
+          const auto erase = found.erase.to(device);
+          tokens.narrow(1, first, k).masked_fill_(erase, options.pad_token_id);
+          logprobs.narrow(1, first, k).masked_fill_(erase, 0.0);
+          mask.narrow(1, first, k).masked_fill_(erase, false);
+        }
+        done = done.logical_or(found.stopped.to(device));
+        checked_steps = t + 1;
+      }
+      if (last_step || done.all().item<bool>()) break;
+    }
     auto input = tokens.select(1, t).unsqueeze(1);  // [N, 1]
     auto hidden_step = model->hidden({input, next_position.unsqueeze(1), key_valid.narrow(1, 0, Lp + t + 1)}, &cache);
     next_logits = model->logits(hidden_step.select(1, 0));

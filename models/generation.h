@@ -29,8 +29,9 @@ struct GenerationOptions {
   std::vector<uint64_t> prompt_seeds;
   // Explicit per-sample seeds (N = prompts x samples_per_prompt); overrides the derivation above.
   std::vector<uint64_t> sample_seeds;
-  // Decode steps between two checks whether every row has finished (a check waits for the device).
-  // 0 = every step on the CPU, where it is free, and every 8 on a GPU. Results do not depend on it.
+  // Decode steps between two checks whether every row has finished (a check waits for the device);
+  // stop strings are matched at each check over the steps since the previous one. 0 = every step
+  // on the CPU, where it is free, and every 8 on a GPU. Results do not depend on it.
   int64_t finished_check_interval = 0;
 };
 

@@ -11,6 +11,41 @@ ModelFamilyRegistry& model_family_registry() {
   return registry;
 }
 
+namespace {
+
+std::string rope_type_of(const nlohmann::json& params) {
+  return params.value("rope_type", params.value("type", std::string("default")));
+}
+
+// rope_theta from the top level or from transformers 5's "rope_parameters"; a rope_parameters
+// vecrl cannot honour (per-layer-type parameters, partial rotary) is an error, not ignored, since
+// a wrong base frequency loads a model that silently computes something else.
+double read_rope_theta(const HfConfigReader& r) {
+  const double top = r.optional<double>("rope_theta", 10000.0);
+  if (!r.has("rope_parameters")) return top;
+  const auto& params = r.json()["rope_parameters"];
+  if (!params.is_object()) r.unsupported("rope_parameters", "expected an object");
+  for (const auto& [key, value] : params.items())
+    if (value.is_object()) r.unsupported("rope_parameters", "per-layer-type RoPE parameters are not supported");
+  const HfConfigReader p(params, r.where() + ": rope_parameters");
+  if (p.optional<double>("partial_rotary_factor", 1.0) != 1.0)
+    r.unsupported("rope_parameters", "partial rotary embeddings are not supported");
+  const double theta = p.optional<double>("rope_theta", top);
+  VECRL_CHECK(!r.has("rope_theta") || theta == top, r.where(), ": rope_theta ", top,
+              " disagrees with rope_parameters.rope_theta ", theta);
+  return theta;
+}
+
+}  // namespace
+
+RopeScalingField rope_scaling_field(const HfConfigReader& r) {
+  if (r.has("rope_scaling")) return {"rope_scaling", r.json()["rope_scaling"]};
+  if (r.has("rope_parameters") && r.json()["rope_parameters"].is_object() &&
+      rope_type_of(r.json()["rope_parameters"]) != "default")
+    return {"rope_parameters", r.json()["rope_parameters"]};
+  return {};
+}
+
 void read_common_fields(const HfConfigReader& r, ModelConfig& c) {
   c.vocab_size = r.required<int64_t>("vocab_size");
   c.hidden_size = r.required<int64_t>("hidden_size");
@@ -21,14 +56,16 @@ void read_common_fields(const HfConfigReader& r, ModelConfig& c) {
   c.head_dim = r.optional<int64_t>("head_dim", c.num_heads > 0 ? c.hidden_size / c.num_heads : 0);
   c.max_position_embeddings = r.optional<int64_t>("max_position_embeddings", 2048);
   c.rms_norm_eps = r.optional<double>("rms_norm_eps", 1e-6);
-  c.rope_theta = r.optional<double>("rope_theta", 10000.0);
+  c.rope_theta = read_rope_theta(r);
   c.tie_word_embeddings = r.optional<bool>("tie_word_embeddings", false);
   c.bos_token_id = r.optional<int64_t>("bos_token_id", 1);
   c.eos_token_id = r.json().contains("eos_token_id") && r.json()["eos_token_id"].is_array()
                        ? r.json()["eos_token_id"][0].get<int64_t>()
                        : r.optional<int64_t>("eos_token_id", 2);
   if (r.optional<std::string>("hidden_act", "silu") != "silu") r.unsupported("hidden_act", "supported: silu");
-  if (r.has("rope_scaling")) r.unsupported("rope_scaling", "this family supports no RoPE scaling");
+  const auto scaling = rope_scaling_field(r);
+  if (scaling.key != nullptr && c.rope_scaling.type.empty())
+    r.unsupported(scaling.key, "this family supports no RoPE scaling");
 }
 
 ModelConfig ModelConfig::from_hf_json(const std::string& path) {
@@ -74,7 +111,8 @@ nlohmann::json ModelConfig::to_hf_json() const {
   j["bos_token_id"] = bos_token_id;
   if (!j.contains("eos_token_id")) j["eos_token_id"] = eos_token_id;
   j["hidden_act"] = "silu";
-  j["torch_dtype"] = "float32";
+  j["torch_dtype"] = "float32";  // the weights are written as the float32 masters
+  if (j.contains("dtype")) j["dtype"] = "float32";  // transformers 5's name for it
   return j;
 }
 

@@ -35,7 +35,8 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   RopeScaling rope_scaling;
   bool tie_word_embeddings = false;
-  bool attention_bias = false;  // q/k/v projections with bias (qwen2)
+  bool attention_bias = false;  // q/k/v projections with bias (qwen2; llama and qwen3 when attention_bias)
+  bool output_bias = false;     // o_proj with bias too (llama and qwen3 when attention_bias; never qwen2)
   bool qk_norm = false;         // per-head RMSNorm of q and k (qwen3)
   int64_t bos_token_id = 1;
   int64_t eos_token_id = 2;
@@ -96,7 +97,17 @@ class ModelFamily {
 using ModelFamilyRegistry = core::Registry<ModelFamily>;
 ModelFamilyRegistry& model_family_registry();
 
-// Shared by the Llama-like families: the common fields every family reads.
+// Shared by the Llama-like families: the common fields every family reads. A RoPE scaling in the
+// config is an error unless the family has already read it into config.rope_scaling.
 void read_common_fields(const HfConfigReader& reader, ModelConfig& config);
+
+// The RoPE scaling a config asks for, where it is written: "rope_scaling" (transformers 4) or a
+// "rope_parameters" whose rope_type is not "default" (transformers 5, which also moved rope_theta
+// there). key is nullptr when the config asks for none.
+struct RopeScalingField {
+  const char* key = nullptr;
+  nlohmann::json value;
+};
+RopeScalingField rope_scaling_field(const HfConfigReader& reader);
 
 }  // namespace vecrl::models

@@ -77,7 +77,7 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
   q_proj = register_module("q_proj", linear(c.hidden_size, c.num_heads * c.head_dim, c.attention_bias));
   k_proj = register_module("k_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim, c.attention_bias));
   v_proj = register_module("v_proj", linear(c.hidden_size, c.num_kv_heads * c.head_dim, c.attention_bias));
-  o_proj = register_module("o_proj", linear(c.num_heads * c.head_dim, c.hidden_size));
+  o_proj = register_module("o_proj", linear(c.num_heads * c.head_dim, c.hidden_size, c.output_bias));
   if (c.qk_norm) {
     q_norm_ = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
     k_norm_ = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps));

@@ -7,20 +7,21 @@ namespace {
 class Llama : public ModelFamily {
  public:
   void read(const HfConfigReader& r, ModelConfig& c) const override {
-    nlohmann::json rest = r.json();
-    rest.erase("rope_scaling");
-    read_common_fields(HfConfigReader(rest, r.where()), c);
+    if (const auto scaling = rope_scaling_field(r); scaling.key != nullptr) {
+      const HfConfigReader s(scaling.value, r.where() + ": " + scaling.key);
+      const std::string type = s.optional<std::string>("rope_type", s.optional<std::string>("type", ""));
+      if (type != "llama3") r.unsupported(scaling.key, "supported rope_type: llama3");
+      c.rope_scaling.type = type;
+      c.rope_scaling.factor = s.optional<double>("factor", 8.0);
+      c.rope_scaling.low_freq_factor = s.optional<double>("low_freq_factor", 1.0);
+      c.rope_scaling.high_freq_factor = s.optional<double>("high_freq_factor", 4.0);
+      c.rope_scaling.original_max_position_embeddings =
+          s.optional<int64_t>("original_max_position_embeddings", int64_t{8192});
+    }
+    read_common_fields(r, c);
     c.attention_bias = r.optional<bool>("attention_bias", false);
+    c.output_bias = c.attention_bias;  // transformers gives o_proj the same bias flag as q/k/v
     if (r.optional<bool>("mlp_bias", false)) r.unsupported("mlp_bias", "MLP biases are not supported");
-    if (!r.has("rope_scaling")) return;
-    const auto& s = r.json()["rope_scaling"];
-    const std::string type = s.value("rope_type", s.value("type", std::string()));
-    if (type != "llama3") r.unsupported("rope_scaling", "supported rope_type: llama3");
-    c.rope_scaling.type = type;
-    c.rope_scaling.factor = s.value("factor", 8.0);
-    c.rope_scaling.low_freq_factor = s.value("low_freq_factor", 1.0);
-    c.rope_scaling.high_freq_factor = s.value("high_freq_factor", 4.0);
-    c.rope_scaling.original_max_position_embeddings = s.value("original_max_position_embeddings", int64_t{8192});
   }
   std::string architecture() const override { return "LlamaForCausalLM"; }
 };

@@ -418,6 +418,10 @@ TEST(CliBench, GenerateAndTrainReportFractionsOfCeilingsMeasuredInTheSameRun) {
   const auto g = nlohmann::json::parse(gen.out.substr(gen.out.find('{')));
   EXPECT_GT(g["setup"]["matmul_gflops"].get<double>(), 0);
   EXPECT_GT(g["setup"]["read_bandwidth_gbs"].get<double>(), 0);
+  // Debian's LibTorch runs its CPU matmuls on OpenBLAS; which kernels it picked is part of the figure.
+  const auto blas = g["setup"]["cpu_blas"].get<std::string>();
+  EXPECT_EQ(blas.rfind("OpenBLAS 0.", 0), 0u) << blas;
+  EXPECT_NE(blas.find(" kernels"), std::string::npos) << blas;
   ASSERT_EQ(g["results"].size(), 2u);
   for (const auto& row : g["results"]) {
     EXPECT_EQ(row["tokens"].get<int64_t>(), 3 * row["group_size"].get<int64_t>());  // no stop tokens: all generated

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -43,7 +45,13 @@ torch::Tensor logits_of(models::CausalLM& m, const torch::Tensor& tokens) {
   return m->logits(hidden);
 }
 
-void round_trip(const nlohmann::json& j, const std::string& name, int64_t shard_bytes = int64_t{1} << 30) {
+struct Exported {
+  models::CausalLM model;
+  std::string folder;
+};
+
+// A random model of the config (every weight, norm and bias N(0, 0.2)) saved in HF layout.
+Exported export_random(const nlohmann::json& j, const std::string& name, int64_t shard_bytes = int64_t{1} << 30) {
   torch::manual_seed(3);
   models::CausalLM model(config_from(j, name));
   {
@@ -52,6 +60,11 @@ void round_trip(const nlohmann::json& j, const std::string& name, int64_t shard_
   }
   const std::string out = (fs::path(::testing::TempDir()) / ("exported_" + name)).string();
   models::save_hf_model(model, out, "", {shard_bytes});
+  return {model, out};
+}
+
+void round_trip(const nlohmann::json& j, const std::string& name, int64_t shard_bytes = int64_t{1} << 30) {
+  auto [model, out] = export_random(j, name, shard_bytes);
   auto loaded = models::load_causal_lm(out);
   EXPECT_EQ(names_of(model), names_of(loaded));
   auto tokens = torch::randint(0, 64, {2, 9});
@@ -59,6 +72,25 @@ void round_trip(const nlohmann::json& j, const std::string& name, int64_t shard_
   auto written = nlohmann::json::parse(std::ifstream(fs::path(out) / "config.json"));
   EXPECT_EQ(written["model_type"], j["model_type"]);
   EXPECT_TRUE(fs::exists(fs::path(out) / "generation_config.json"));
+}
+
+// Our logits for `tokens` [B, T], written as a case for tests/models/hf_reference.py; returns its path.
+std::string reference_case(models::CausalLM& model, const torch::Tensor& tokens, const std::string& name) {
+  const auto logits = logits_of(model, tokens).to(torch::kDouble).contiguous();  // [B, T, V]
+  nlohmann::json ids = nlohmann::json::array(), values = nlohmann::json::array();
+  for (int64_t b = 0; b < tokens.size(0); ++b) {
+    auto row = tokens[b].contiguous();
+    ids.push_back(std::vector<int64_t>(row.data_ptr<int64_t>(), row.data_ptr<int64_t>() + row.numel()));
+    nlohmann::json positions = nlohmann::json::array();
+    for (int64_t t = 0; t < tokens.size(1); ++t) {
+      auto v = logits[b][t].contiguous();
+      positions.push_back(std::vector<double>(v.data_ptr<double>(), v.data_ptr<double>() + v.numel()));
+    }
+    values.push_back(positions);
+  }
+  const std::string path = (fs::path(::testing::TempDir()) / ("reference_case_" + name + ".json")).string();
+  std::ofstream(path) << nlohmann::json{{"ids", ids}, {"logits", values}}.dump();
+  return path;
 }
 
 }  // namespace
@@ -168,4 +200,115 @@ TEST(ModelFamilies, UnsupportedTypesAndFieldsAreNamed) {
   } catch (const core::Error& e) {
     EXPECT_NE(std::string(e.what()).find("missing field 'hidden_size'"), std::string::npos);
   }
+}
+
+TEST(ModelFamilies, TransformersRopeParametersAreRead) {
+  // transformers 5 writes rope_theta (and any scaling) inside "rope_parameters".
+  auto j = tiny("qwen3");
+  j.erase("rope_theta");
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1000000.0}};
+  EXPECT_EQ(config_from(j, "rope_parameters").rope_theta, 1000000.0);
+  j["rope_theta"] = 1000000.0;  // both forms, agreeing
+  EXPECT_EQ(config_from(j, "rope_parameters_both").rope_theta, 1000000.0);
+  j["dtype"] = "bfloat16";  // transformers 5's torch_dtype: the export writes float32 masters
+  const auto written =
+      nlohmann::json::parse(std::ifstream(fs::path(export_random(j, "v5_dtype").folder) / "config.json"));
+  EXPECT_EQ(written["dtype"], "float32");
+  EXPECT_EQ(written["torch_dtype"], "float32");
+  j.erase("dtype");
+  auto expect_error = [](const nlohmann::json& config, const std::string& name, const std::string& needle) {
+    try {
+      config_from(config, name);
+      ADD_FAILURE() << name << " loaded";
+    } catch (const core::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  j["rope_theta"] = 10000.0;
+  expect_error(j, "rope_disagree", "rope_theta 10000 disagrees with rope_parameters.rope_theta 1e+06");
+  j.erase("rope_theta");
+  j["rope_parameters"]["partial_rotary_factor"] = 0.5;
+  expect_error(j, "rope_partial", "partial rotary embeddings are not supported");
+  j["rope_parameters"] = {{"full_attention", {{"rope_theta", 1e6}}}, {"sliding_attention", {{"rope_theta", 1e4}}}};
+  expect_error(j, "rope_per_layer", "per-layer-type RoPE parameters are not supported");
+  j["rope_parameters"] = {{"rope_type", "yarn"}, {"rope_theta", 1e6}, {"factor", 4.0}};
+  expect_error(j, "rope_yarn", "unsupported field 'rope_parameters'");
+  j["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", "big"}};
+  expect_error(j, "rope_type_error", "rope_parameters: field 'rope_theta' has the wrong type");
+
+  // Llama's llama3 scaling reads the same from either form.
+  const nlohmann::json scaling = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                  {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 64}};
+  auto old_form = tiny("llama");
+  old_form["rope_scaling"] = scaling;
+  auto new_form = tiny("llama");
+  new_form.erase("rope_theta");
+  new_form["rope_parameters"] = scaling;
+  new_form["rope_parameters"]["rope_theta"] = 10000.0;
+  EXPECT_TRUE(torch::equal(models::rope_inverse_frequencies(config_from(old_form, "llama3_old")),
+                           models::rope_inverse_frequencies(config_from(new_form, "llama3_new"))));
+}
+
+TEST(ModelFamilies, AttentionBiasPutsABiasOnTheOutputProjectionExceptInQwen2) {
+  for (const std::string type : {"llama", "qwen3"}) {
+    auto j = tiny(type);
+    j["attention_bias"] = true;
+    models::CausalLM m(config_from(j, type + "_bias"));
+    EXPECT_TRUE(names_of(m).count("model.layers.0.self_attn.o_proj.bias")) << type;
+  }
+  models::CausalLM qwen2(config_from(tiny("qwen2"), "qwen2_o_bias"));
+  EXPECT_FALSE(names_of(qwen2).count("model.layers.0.self_attn.o_proj.bias"));
+}
+
+// Every family's export, and the real stories260K, give the logits of tests/models/hf_reference.py:
+// a float64 forward pass written from transformers' modeling files, which also insists on exactly
+// the tensor names transformers expects.
+TEST(ModelFamilies, LogitsMatchAnIndependentReferenceOfTheTransformersEquations) {
+  if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "/usr/bin/python3 with torch (python3-torch) is not installed";
+  std::vector<std::pair<std::string, nlohmann::json>> variants = {{"ref_llama", tiny("llama")},
+                                                                  {"ref_mistral", tiny("mistral")},
+                                                                  {"ref_qwen2", tiny("qwen2")}};
+  auto biased = tiny("llama");
+  biased["attention_bias"] = true;
+  biased["tie_word_embeddings"] = true;
+  variants.emplace_back("ref_llama_bias_tied", biased);
+  auto llama3 = tiny("llama");
+  llama3.erase("rope_theta");
+  llama3["rope_parameters"] = {{"rope_type", "llama3"},      {"rope_theta", 500000.0},
+                               {"factor", 8.0},              {"low_freq_factor", 1.0},
+                               {"high_freq_factor", 4.0},    {"original_max_position_embeddings", 16}};
+  llama3["max_position_embeddings"] = 512;
+  variants.emplace_back("ref_llama3", llama3);
+  auto qwen3 = tiny("qwen3");
+  qwen3["head_dim"] = 16;
+  qwen3["attention_bias"] = true;
+  qwen3["tie_word_embeddings"] = true;
+  variants.emplace_back("ref_qwen3", qwen3);
+  auto qwen3_v5 = tiny("qwen3");
+  qwen3_v5.erase("rope_theta");
+  qwen3_v5["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1000000.0}};
+  variants.emplace_back("ref_qwen3_v5", qwen3_v5);
+
+  torch::manual_seed(11);
+  const auto tokens = torch::randint(0, 64, {2, 9});
+  std::string args;
+  for (const auto& [name, j] : variants) {
+    auto exported = export_random(j, name, name == "ref_qwen2" ? 8 * 1024 : int64_t{1} << 30);  // one sharded
+    args += " " + exported.folder + " " + reference_case(exported.model, tokens, name);
+  }
+  const std::string stories = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
+  auto real = models::load_causal_lm(stories);
+  const auto story_tokens = torch::tensor({1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 298, 315}).unsqueeze(0);
+  args += " " + stories + " " + reference_case(real, story_tokens, "stories260K");
+
+  const std::string cmd = "/usr/bin/python3 " + std::string(VECRL_SOURCE_DIR) + "/tests/models/hf_reference.py" + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buf[512];
+  while (fgets(buf, sizeof buf, pipe) != nullptr) output += buf;
+  const int status = pclose(pipe);
+  EXPECT_EQ(status, 0) << output;
+  EXPECT_EQ(std::count(output.begin(), output.end(), '\n'), static_cast<long>(variants.size() + 1)) << output;
 }

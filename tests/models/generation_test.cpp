@@ -145,6 +145,20 @@ TEST_F(Generation, StopStringsEndARowOnceItsTextHoldsThem) {
   EXPECT_THROW(models::generate(runner.policy(), {{1}}, 1, o), std::exception);
 }
 
+// Generating with each finished-rows check interval gives exactly `every_step`.
+void expect_same_at_intervals(models::PolicyRunner& runner, const std::vector<std::vector<int64_t>>& prompts,
+                              models::GenerationOptions o, const models::Generation& every_step,
+                              const std::vector<int64_t>& intervals) {
+  for (int64_t interval : intervals) {
+    o.finished_check_interval = interval;
+    auto sparse = models::generate(runner.policy(), prompts, 3, o);
+    EXPECT_TRUE(torch::equal(sparse.tokens, every_step.tokens)) << interval;
+    EXPECT_TRUE(torch::equal(sparse.mask, every_step.mask)) << interval;
+    EXPECT_TRUE(torch::equal(sparse.logprobs, every_step.logprobs)) << interval;
+    EXPECT_TRUE(torch::equal(sparse.truncated, every_step.truncated)) << interval;
+  }
+}
+
 TEST_F(Generation, CheckingForFinishedRowsLessOftenChangesNothing) {
   // A GPU checks every few steps; rows that finished in between decode padding that is trimmed.
   models::GenerationOptions o;
@@ -156,14 +170,34 @@ TEST_F(Generation, CheckingForFinishedRowsLessOftenChangesNothing) {
   const std::vector<std::vector<int64_t>> prompts = {{1}, {1, 403}, {1, 286, 29}};
   auto every_step = models::generate(runner.policy(), prompts, 3, o);
   ASSERT_LT(every_step.tokens.size(1), 40) << "every row should stop early for this test to mean anything";
-  for (int64_t interval : {3, 7, 64}) {
-    o.finished_check_interval = interval;
-    auto sparse = models::generate(runner.policy(), prompts, 3, o);
-    EXPECT_TRUE(torch::equal(sparse.tokens, every_step.tokens)) << interval;
-    EXPECT_TRUE(torch::equal(sparse.mask, every_step.mask)) << interval;
-    EXPECT_TRUE(torch::equal(sparse.logprobs, every_step.logprobs)) << interval;
-    EXPECT_TRUE(torch::equal(sparse.truncated, every_step.truncated)) << interval;
-  }
+  expect_same_at_intervals(runner, prompts, o, every_step, {3, 7, 64});
   o.finished_check_interval = -1;
   EXPECT_THROW(models::generate(runner.policy(), prompts, 3, o), core::Error);
+}
+
+TEST_F(Generation, StopStringsMatchedOnlyAtChecksChangeNothing) {
+  // On a GPU the text is matched once per check: a row that completed a stop string in between
+  // decoded on until the check, and those steps are erased.
+  const auto& tok = runner.tokenizer();
+  models::GenerationOptions o;
+  o.sampler.temperature = 0.9;
+  o.max_new_tokens = 40;
+  o.stop_token_ids = {tok.encode(".").back()};
+  o.stop_strings = {"ed ", "ing"};
+  o.decode = [&tok](const std::vector<int64_t>& ids) { return tok.decode(ids); };
+  o.seed = 9;
+  const std::vector<std::vector<int64_t>> prompts = {{1}, {1, 403}, {1, 286, 29}};
+  o.finished_check_interval = 1;
+  auto every_step = models::generate(runner.policy(), prompts, 3, o);
+  int64_t ended_by_string = 0;
+  for (int64_t row = 0; row < every_step.tokens.size(0); ++row) {
+    const auto ids = generated(every_step, row);
+    const auto text = tok.decode(ids);
+    if (ids.back() != o.stop_token_ids[0] && !every_step.truncated[row].item<bool>()) {
+      ++ended_by_string;
+      EXPECT_TRUE(text.find("ed ") != std::string::npos || text.find("ing") != std::string::npos) << text;
+    }
+  }
+  ASSERT_GE(ended_by_string, 3) << "rows should end on stop strings for this test to mean anything";
+  expect_same_at_intervals(runner, prompts, o, every_step, {2, 5, 64});
 }
