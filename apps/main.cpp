@@ -1,10 +1,12 @@
 // vecrl: the command-line entry point. Parses arguments and dispatches; all work is in the layers.
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 
 #include "apps/commands.h"
+#include "core/runtime.h"
 
 #ifndef VECRL_VERSION
 #define VECRL_VERSION "unknown"
@@ -106,7 +108,7 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   bench_train_cmd->add_flag("--activation-checkpointing", bench.activation_checkpointing,
                             "recompute each layer's activations in the backward pass");
-  bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd)");
+  bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd) or system-allocator (glibc's mmap per large block, run first)");
 
   BenchStepArgs bench_step;
   auto* bench_step_cmd = bench_cmd->add_subcommand("step", "A full RL step of a run config with its timing_s/* breakdown");
@@ -213,6 +215,9 @@ a per-dimension summary goes to stderr.)");
 
   CLI11_PARSE(app, argc, argv);
   try {
+    const char* allocator = std::getenv("VECRL_HOST_ALLOCATOR");
+    vecrl::core::configure_host_allocator(
+        vecrl::core::host_allocator_named(allocator != nullptr ? allocator : "retained", "VECRL_HOST_ALLOCATOR"));
     if (train_cmd->parsed()) return run_train(train);
     if (gen_cmd->parsed()) return run_generate(gen);
     if (score_cmd->parsed()) return run_score(score);

@@ -1,8 +1,10 @@
 #include "core/runtime.h"
 
 #include <ATen/Parallel.h>
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <climits>
 #include <thread>
 
 #include "core/error.h"
@@ -13,6 +15,21 @@ int configure_threads(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   at::set_num_threads(threads);
   return at::get_num_threads();
+}
+
+void configure_host_allocator(HostAllocator allocator) {
+  constexpr int kGlibcMmapMax = 65536, kGlibcThreshold = 128 * 1024;  // glibc's documented defaults
+  const bool retained = allocator == HostAllocator::kRetained;
+  const bool ok = mallopt(M_MMAP_MAX, retained ? 0 : kGlibcMmapMax) == 1 &&
+                  mallopt(M_TRIM_THRESHOLD, retained ? INT_MAX : kGlibcThreshold) == 1 &&
+                  (retained || mallopt(M_MMAP_THRESHOLD, kGlibcThreshold) == 1);
+  VECRL_CHECK(ok, "mallopt refused the ", retained ? "retained" : "system", " host allocator settings");
+}
+
+HostAllocator host_allocator_named(const std::string& name, const std::string& where) {
+  if (name == "retained") return HostAllocator::kRetained;
+  if (name == "system") return HostAllocator::kSystem;
+  throw Error(str_cat(where, ": expected retained or system, got '", name, "'"));
 }
 
 void configure_logging(const std::string& level) {

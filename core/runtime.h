@@ -1,5 +1,5 @@
 #pragma once
-// Process-wide runtime settings: threads and logging.
+// Process-wide runtime settings: threads, the host allocator and logging.
 #include <string>
 
 namespace vecrl::core {
@@ -8,6 +8,19 @@ namespace vecrl::core {
 // one thread on small VMs, so this is always called explicitly; threads <= 0 means all cores.
 // Returns the number of threads in use.
 int configure_threads(int threads);
+
+// Where the host allocator gets large blocks. glibc maps every block above its mmap threshold (at
+// most 32 MiB) afresh and unmaps it when freed, so each of a training step's large tensors (the LM
+// head's [rows, V] chunks and their gradients, the embedding gradient) is page-faulted and zeroed
+// by the kernel again at every use: a third of a qwen3-50m update's time on the 2-core VM.
+// kRetained serves them from the heap and keeps freed memory for reuse (M_MMAP_MAX 0,
+// M_TRIM_THRESHOLD at its maximum), at the price of the process keeping its peak resident;
+// kSystem sets glibc's default values again (for later allocations; its dynamic threshold stays off).
+enum class HostAllocator { kSystem, kRetained };
+void configure_host_allocator(HostAllocator allocator);
+
+// "retained" or "system"; anything else is an error naming `where` (an option or variable).
+HostAllocator host_allocator_named(const std::string& name, const std::string& where);
 
 // Sets up the spdlog default logger ("info", "debug", "warn", ...).
 void configure_logging(const std::string& level);
