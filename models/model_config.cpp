@@ -13,10 +13,6 @@ ModelFamilyRegistry& model_family_registry() {
 
 namespace {
 
-std::string rope_type_of(const nlohmann::json& params) {
-  return params.value("rope_type", params.value("type", std::string("default")));
-}
-
 // rope_theta from the top level or from transformers 5's "rope_parameters"; a rope_parameters
 // vecrl cannot honour (per-layer-type parameters, partial rotary) is an error, not ignored, since
 // a wrong base frequency loads a model that silently computes something else.
@@ -39,10 +35,18 @@ double read_rope_theta(const HfConfigReader& r) {
 }  // namespace
 
 RopeScalingField rope_scaling_field(const HfConfigReader& r) {
-  if (r.has("rope_scaling")) return {"rope_scaling", r.json()["rope_scaling"]};
-  if (r.has("rope_parameters") && r.json()["rope_parameters"].is_object() &&
-      rope_type_of(r.json()["rope_parameters"]) != "default")
-    return {"rope_parameters", r.json()["rope_parameters"]};
+  for (const char* key : {"rope_scaling", "rope_parameters"}) {
+    const bool legacy = key == std::string("rope_scaling");  // any value of it asks for a scaling
+    if (!r.has(key)) continue;
+    const auto& value = r.json()[key];
+    if (!value.is_object()) {
+      if (legacy) return {key, value, ""};
+      continue;  // read_rope_theta reports a rope_parameters that is not an object
+    }
+    const HfConfigReader fields(value, r.where() + ": " + key);
+    const std::string type = fields.optional<std::string>("rope_type", fields.optional<std::string>("type", "default"));
+    if (legacy || type != "default") return {key, value, type};
+  }
   return {};
 }
 

@@ -107,6 +107,7 @@ void read_common_fields(const HfConfigReader& reader, ModelConfig& config);
 struct RopeScalingField {
   const char* key = nullptr;
   nlohmann::json value;
+  std::string type;  // its rope_type (or legacy "type"), "default" when it names none
 };
 RopeScalingField rope_scaling_field(const HfConfigReader& reader);
 

@@ -9,9 +9,8 @@ class Llama : public ModelFamily {
   void read(const HfConfigReader& r, ModelConfig& c) const override {
     if (const auto scaling = rope_scaling_field(r); scaling.key != nullptr) {
       const HfConfigReader s(scaling.value, r.where() + ": " + scaling.key);
-      const std::string type = s.optional<std::string>("rope_type", s.optional<std::string>("type", ""));
-      if (type != "llama3") r.unsupported(scaling.key, "supported rope_type: llama3");
-      c.rope_scaling.type = type;
+      if (scaling.type != "llama3") r.unsupported(scaling.key, "supported rope_type: llama3");
+      c.rope_scaling.type = scaling.type;
       c.rope_scaling.factor = s.optional<double>("factor", 8.0);
       c.rope_scaling.low_freq_factor = s.optional<double>("low_freq_factor", 1.0);
       c.rope_scaling.high_freq_factor = s.optional<double>("high_freq_factor", 4.0);
