@@ -5,7 +5,8 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "rewards/reward_module.h"
+#include "core/parallel.h"
+#include "core/seeds.h"
 
 namespace vecrl::agents {
 namespace {
@@ -67,7 +68,7 @@ AgentGeneration run_agent_loop(const AgentPolicy& policy, const Environment& env
     row.seed = generation.sample_seeds.empty() ? models::sample_seed(models::prompt_seed(generation, i / G), i % G)
                                                : generation.sample_seeds[static_cast<std::size_t>(i)];
   }
-  rewards::parallel_for(N, options.workers, [&](int64_t i) {
+  core::parallel_for(N, options.workers, [&](int64_t i) {
     rows[static_cast<std::size_t>(i)].episode = environment.reset(samples[static_cast<std::size_t>(i / G)]);
   });
 
@@ -98,7 +99,7 @@ AgentGeneration run_agent_loop(const AgentPolicy& policy, const Environment& env
       turn_options.sample_seeds.clear();
       for (auto i : active) {
         contexts.push_back(rows[static_cast<std::size_t>(i)].context);
-        turn_options.sample_seeds.push_back(models::sample_seed(rows[static_cast<std::size_t>(i)].seed, 1000 + turn));
+        turn_options.sample_seeds.push_back(core::agent_turn_seed(rows[static_cast<std::size_t>(i)].seed, turn));
       }
       gen = policy.generate(contexts, 1, turn_options);
     }
@@ -142,7 +143,7 @@ AgentGeneration run_agent_loop(const AgentPolicy& policy, const Environment& env
     }
 
     std::vector<EnvStep> steps(static_cast<std::size_t>(N));
-    rewards::parallel_for(static_cast<int64_t>(to_step.size()), options.workers, [&](int64_t k) {
+    core::parallel_for(static_cast<int64_t>(to_step.size()), options.workers, [&](int64_t k) {
       const auto i = static_cast<std::size_t>(to_step[static_cast<std::size_t>(k)]);
       steps[i] = rows[i].episode->step(turn_texts[i]);
     });

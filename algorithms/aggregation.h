@@ -4,11 +4,11 @@
 // micro-batch size.
 #include <ATen/core/Tensor.h>
 
-namespace vecrl::algorithms {
-
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace vecrl::algorithms {
 
 enum class Aggregation { kTokenMean, kSeqMeanTokenMean, kSeqMeanTokenSum, kSeqMeanTokenSumNorm };
 

@@ -4,6 +4,9 @@
 // open (§3 edge cases): a group with fewer than two valid rollouts or S <= eps gets A = 0; rows with
 // an invalid weighted dimension are left out of mu and sigma and get A = 0. Rewards are expected in
 // [0, 1] (use reward bounds / transforms); DVAO is not scale invariant.
+// KL in the reward is a term on the combined reward r_sum = sum_k w_k r_k: the numerator becomes
+// r_sum - pen - mean(r_sum - pen), while S (the task rewards' spread) is unchanged, so the bounded
+// rewards DVAO's weights assume stay bounded; a group with S <= eps still gets A = 0.
 #include <ATen/ATen.h>
 
 #include "algorithms/multi_reward.h"
@@ -39,10 +42,16 @@ class Dvao : public AdvantageEstimator {
       numerator = numerator + w * (view.values.select(2, k) - stats.mean);
       S = S + w * stats.std;
     }
+    if (input.token_penalty.defined()) {
+      auto penalty = input.sequence_penalty().view({P, G});
+      numerator = numerator - (penalty - group_stats(penalty, view.row_valid, StdKind::kPopulation).mean);
+    }
     auto ok = view.row_valid.logical_and(S > options_.eps).logical_and(count > 1);
     auto adv = at::where(ok, numerator / S.clamp_min(options_.eps > 0 ? options_.eps : 1e-300), at::zeros_like(numerator));
     return core::Advantages::single(adv.reshape({-1}));
   }
+
+  KlInReward kl_in_reward() const override { return KlInReward::kOnCombinedReward; }
 
  private:
   DvaoOptions options_;

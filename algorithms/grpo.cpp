@@ -6,6 +6,7 @@
 //   rc      — "reward combination" (DVAO's baseline, §2): the same estimator, population std;
 //   dr_grpo — Dr. GRPO (arXiv 2503.20783, §1.2): no std division (pair it with
 //             loss.aggregation: seq-mean-token-sum-norm).
+// r is the KL-penalised total when kl_in_reward is on (r - sum_t coef k_t, before the normalisation).
 // Rows whose weighted dimensions are not all valid are left out of the statistics and get A = 0.
 // A group of one (G = 1) or with a single valid rollout gets A = 0 (verl returns A = r there; a
 // lone sample has no baseline).
@@ -50,6 +51,8 @@ class Grpo : public AdvantageEstimator {
                                options_.normalize_std);
     return core::Advantages::single(adv.reshape({P * G}));
   }
+
+  KlInReward kl_in_reward() const override { return KlInReward::kOnCombinedReward; }
 
  private:
   GrpoOptions options_;

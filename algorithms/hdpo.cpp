@@ -7,6 +7,8 @@
 // The loss runs one term per channel, weighted primary_weight / conditional_weight, each with its
 // own token normaliser: the conditional term covers only rollouts whose conditional advantage is
 // non-zero (all rollouts when none is, where its loss is 0 anyway), as the official code does.
+// KL in the reward goes into the primary channel's reward only (the conditional channel compares
+// correct rollouts on efficiency); KL and entropy in the loss are added once, not per channel.
 #include <ATen/ATen.h>
 
 #include <regex>
@@ -75,31 +77,10 @@ class Hdpo : public AdvantageEstimator {
   explicit Hdpo(HdpoOptions options) : options_(std::move(options)), condition_(parse_condition(options_.condition)) {}
 
   core::Advantages compute(const AdvantageInput& input) const override {
-    check_input(input);
-    const auto& r = input.rewards;
-    const int64_t G = input.group_size, P = input.num_groups(), K = r.dims();
-    std::vector<bool> is_conditional(K, false), is_primary(K, false);
-    for (const auto& name : options_.conditional) is_conditional[find_dimension(r, name)] = true;
-    if (options_.primary.empty()) {
-      for (int64_t k = 0; k < K; ++k) is_primary[k] = !is_conditional[k];
-    } else {
-      for (const auto& name : options_.primary) is_primary[find_dimension(r, name)] = true;
-    }
-    auto channel_reward = [&](const std::vector<bool>& member) {
-      std::vector<double> w(input.weights);
-      for (int64_t k = 0; k < K; ++k)
-        if (!member[k]) w[k] = 0;
-      AdvantageInput sub{r, w, G, input.response_mask, input.all_reduce_sum};
-      return weighted_scalar_reward(sub);
-    };
-    auto [primary, primary_valid] = channel_reward(is_primary);
-    auto [cond, cond_valid] = channel_reward(is_conditional);
-    const int64_t c = find_dimension(r, condition_.dimension);
-    auto qualifies = apply_condition(r.values.select(1, 0).select(1, c), condition_)
-                         .logical_and(r.valid.select(1, 0).select(1, c))
-                         .logical_and(cond_valid);
-    auto a_primary = group_normalize(primary.view({P, G}), primary_valid.view({P, G}), options_.std, options_.eps, true);
-    auto a_cond = group_normalize(cond.view({P, G}), qualifies.view({P, G}), options_.std, options_.eps, true);
+    const auto c = channels(input);
+    const int64_t G = input.group_size, P = input.num_groups();
+    auto a_primary = group_normalize(c.primary.view({P, G}), c.primary_valid.view({P, G}), options_.std, options_.eps, true);
+    auto a_cond = group_normalize(c.conditional.view({P, G}), c.qualifies.view({P, G}), options_.std, options_.eps, true);
 
     core::Advantages out;
     out.channels = {"primary", "conditional"};
@@ -111,7 +92,54 @@ class Hdpo : public AdvantageEstimator {
     return out;
   }
 
+  KlInReward kl_in_reward() const override { return KlInReward::kOnCombinedReward; }
+
+  // A group has signal when its primary reward varies or its qualifying rollouts (two or more)
+  // differ in the conditional reward.
+  at::Tensor group_has_signal(const AdvantageInput& input) const override {
+    AdvantageInput task{input.rewards,        input.weights, input.group_size, input.response_mask,
+                        input.all_reduce_sum, at::Tensor(),  input.group_keys};
+    const auto c = channels(task);
+    const int64_t G = input.group_size, P = input.num_groups();
+    return varies_in_group(c.primary.view({P, G}), c.primary_valid.view({P, G}))
+        .logical_or(varies_in_group(c.conditional.view({P, G}), c.qualifies.view({P, G})));
+  }
+
  private:
+  struct Channels {
+    at::Tensor primary, primary_valid;   // [N] the primary reward (KL-penalised when on) and validity
+    at::Tensor conditional, qualifies;   // [N] the conditional reward and the qualifying rollouts Q
+  };
+
+  Channels channels(const AdvantageInput& input) const {
+    check_input(input);
+    const auto& r = input.rewards;
+    const int64_t K = r.dims();
+    std::vector<bool> is_conditional(K, false), is_primary(K, false);
+    for (const auto& name : options_.conditional) is_conditional[find_dimension(r, name)] = true;
+    if (options_.primary.empty()) {
+      for (int64_t k = 0; k < K; ++k) is_primary[k] = !is_conditional[k];
+    } else {
+      for (const auto& name : options_.primary) is_primary[find_dimension(r, name)] = true;
+    }
+    auto channel_reward = [&](const std::vector<bool>& member, const at::Tensor& penalty) {
+      std::vector<double> w(input.weights);
+      for (int64_t k = 0; k < K; ++k)
+        if (!member[k]) w[k] = 0;
+      AdvantageInput sub{r, w, input.group_size, input.response_mask, input.all_reduce_sum, penalty, input.group_keys};
+      return weighted_scalar_reward(sub);
+    };
+    Channels c;
+    std::tie(c.primary, c.primary_valid) = channel_reward(is_primary, input.token_penalty);
+    at::Tensor cond_valid;
+    std::tie(c.conditional, cond_valid) = channel_reward(is_conditional, at::Tensor());
+    const int64_t d = find_dimension(r, condition_.dimension);
+    c.qualifies = apply_condition(r.values.select(1, 0).select(1, d), condition_)
+                      .logical_and(r.valid.select(1, 0).select(1, d))
+                      .logical_and(cond_valid);
+    return c;
+  }
+
   HdpoOptions options_;
   Condition condition_;
 };

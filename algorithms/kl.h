@@ -3,11 +3,11 @@
 // with log r = logp_ref - logp. Inputs and outputs are [B, T].
 #include <ATen/core/Tensor.h>
 
-namespace vecrl::algorithms {
-
 #include <string>
 #include <utility>
 #include <vector>
+
+namespace vecrl::algorithms {
 
 // k3+ : the value of k3 with the gradient of k2 (verl's straight-through "k3+").
 enum class KlEstimator { kK1, kK2, kK3, kK3Plus };

@@ -25,14 +25,20 @@ struct DimensionView {
   at::Tensor values;  // [P, G, K] float64, answer 0
   at::Tensor valid;   // [P, G, K] bool
   at::Tensor row_valid;  // [P, G] bool: every dimension with a non-zero weight is valid
-  at::Tensor weights;    // [K] float64
+  at::Tensor weights;    // [K] float64, as configured
 };
 
 DimensionView dimension_view(const AdvantageInput& input);
 
 // Advantage combination (DVAO's preliminaries, algorithms.md §2): per-dimension group z-scores
-// summed with the weights, sum_k w_k z_k. Entries that are not valid do not enter their dimension's
-// statistics and contribute 0. Returns [P, G] float64.
+// summed with the weights normalised to sum_k |w_k| = 1, sum_k w_k z_k / sum_k |w_k|, so that the
+// advantage's scale does not grow with the weights (the papers' weights are convex already). Entries
+// that are not valid do not enter their dimension's statistics and contribute 0. Returns [P, G]
+// float64.
 at::Tensor advantage_combination(const DimensionView& view, StdKind kind, double eps);
+
+// [P] bool: some trained dimension varies among the group's rows whose trained dimensions are all
+// valid (what advantage combination can turn into a non-zero advantage).
+at::Tensor any_dimension_varies(const DimensionView& view);
 
 }  // namespace vecrl::algorithms

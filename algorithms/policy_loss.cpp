@@ -9,10 +9,26 @@ PolicyLossRegistry& policy_loss_registry() {
   return registry;
 }
 
-LossOutput ClippedPolicyLoss::compute(const LossInput& in) const {
+LossOutput PolicyLoss::compute(const LossInput& input) const {
+  auto out = surrogate(input);
+  auto extra = regularizers(input);
+  if (extra.loss.defined()) out.loss = out.loss + extra.loss;
+  out.metrics.insert(extra.metrics.begin(), extra.metrics.end());
+  return out;
+}
+
+namespace {
+
+Normalizers with_constant_length(Normalizers norm, double constant_length) {
+  if (constant_length > 0) norm.constant_length = constant_length;
+  return norm;
+}
+
+}  // namespace
+
+LossOutput ClippedPolicyLoss::surrogate(const LossInput& in) const {
   const auto& o = options_;
-  Normalizers norm = in.normalizers;
-  if (o.constant_length > 0) norm.constant_length = o.constant_length;
+  const Normalizers norm = with_constant_length(in.normalizers, o.constant_length);
   auto adv = o.advantage_clip > 0 ? in.advantages.clamp(-o.advantage_clip, o.advantage_clip) : in.advantages;
   auto log_rho = log_ratio(in);  // [B, T]
   auto ratio = log_rho.exp();
@@ -40,16 +56,23 @@ LossOutput ClippedPolicyLoss::compute(const LossInput& in) const {
   out.metrics["actor/pg_loss"] = pg_loss.item<double>();
   out.metrics["actor/pg_clipfrac"] = token_mean(clip_hit);
   out.metrics["actor/ppo_kl"] = token_mean(in.old_logprobs - in.logprobs);
+  return out;
+}
+
+LossOutput ClippedPolicyLoss::regularizers(const LossInput& in) const {
+  const auto& o = options_;
+  const Normalizers norm = with_constant_length(in.normalizers, o.constant_length);
+  LossOutput out;
   if (o.kl_coef > 0) {
     VECRL_CHECK(in.ref_logprobs.defined(), "policy loss: kl_coef > 0 needs reference log-probs");
     auto kl = aggregate(kl_estimate(o.kl_estimator, in.logprobs, in.ref_logprobs), in.mask, o.aggregation, norm);
-    out.loss = out.loss + o.kl_coef * kl;
+    out.loss = o.kl_coef * kl;
     out.metrics["actor/kl_loss"] = kl.item<double>();
   }
   if (o.entropy_coef > 0) {
     VECRL_CHECK(in.entropy.defined(), "policy loss: entropy_coef > 0 needs the entropy");
     auto entropy = aggregate(in.entropy, in.mask, o.aggregation, norm);
-    out.loss = out.loss - o.entropy_coef * entropy;
+    out.loss = out.loss.defined() ? out.loss - o.entropy_coef * entropy : -o.entropy_coef * entropy;
     out.metrics["actor/entropy_loss"] = entropy.item<double>();
   }
   return out;

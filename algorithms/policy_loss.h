@@ -33,10 +33,19 @@ struct LossOutput {
   std::map<std::string, double> metrics;
 };
 
+// A loss has two parts, which the trainer adds differently when an estimator gives several
+// advantage channels (HDPO): the surrogate once per channel (with that channel's advantages, mask,
+// normalisers and weight), the regularizers (KL to the reference, entropy bonus: terms that do not
+// depend on advantages) once per update over the response tokens.
 class PolicyLoss {
  public:
   virtual ~PolicyLoss() = default;
-  virtual LossOutput compute(const LossInput& input) const = 0;
+  // The policy-gradient surrogate of one advantage channel.
+  virtual LossOutput surrogate(const LossInput& input) const = 0;
+  // The terms independent of the advantages; none by default.
+  virtual LossOutput regularizers(const LossInput& input) const { return {}; }
+  // surrogate + regularizers on one input: the whole loss of a single-channel estimator.
+  LossOutput compute(const LossInput& input) const;
   // Whether compute() needs ref_logprobs / entropy, so the trainer loads and computes only those.
   virtual bool needs_reference() const = 0;
   virtual bool needs_entropy() const = 0;
@@ -87,7 +96,9 @@ struct ClippedLossOptions {
 class ClippedPolicyLoss : public PolicyLoss {
  public:
   explicit ClippedPolicyLoss(ClippedLossOptions options) : options_(options) {}
-  LossOutput compute(const LossInput& input) const override;
+  LossOutput surrogate(const LossInput& input) const override;
+  // kl_coef * agg(k(logp, ref_logp)) - entropy_coef * agg(entropy), with the loss's aggregation.
+  LossOutput regularizers(const LossInput& input) const override;
   bool needs_reference() const override { return options_.kl_coef > 0; }
   bool needs_entropy() const override { return options_.entropy_coef > 0; }
 

@@ -1,7 +1,8 @@
 // RLOO (arXiv 2402.14740; verl compute_rloo_outcome_advantage, algorithms.md §1.4): the baseline
 // of each rollout is the mean of the other valid rollouts of its group,
 //   A_i = r_i - (1/(n-1)) sum_{j != i} r_j = n/(n-1) (r_i - mean).
-// Invalid rows and groups with fewer than two valid rollouts get A = 0 (verl leaves A = r for G = 1).
+// r is the KL-penalised total when kl_in_reward is on. Invalid rows and groups with fewer than two
+// valid rollouts get A = 0 (verl leaves A = r for G = 1).
 #include <ATen/ATen.h>
 
 #include "algorithms/advantage.h"
@@ -29,6 +30,8 @@ class Rloo : public AdvantageEstimator {
     adv = at::where(valid.view({P, G}).logical_and(n > 1), adv, at::zeros_like(adv));
     return core::Advantages::single(adv.reshape({P * G}));
   }
+
+  KlInReward kl_in_reward() const override { return KlInReward::kOnCombinedReward; }
 };
 
 VECRL_REGISTER(advantage_registry(), "rloo", (core::make_configured<AdvantageEstimator, RlooOptions, Rloo>));

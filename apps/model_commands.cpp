@@ -51,16 +51,8 @@ int run_generate(const GenerateArgs& args) {
     messages.push_back({"user", p});
     prompts.push_back(models::encode_prompt(tok, chat->render(messages, {}), /*add_bos=*/true));
   }
-  models::GenerationOptions options;
-  options.sampler.temperature = args.temperature;
-  options.sampler.top_k = args.top_k;
-  options.sampler.top_p = args.top_p;
-  options.sampler.min_p = args.min_p;
-  options.max_new_tokens = args.max_new_tokens;
-  options.stop_token_ids = models::stop_token_ids(*chat, tok);
-  options.stop_strings = args.stop;
-  options.decode = [&tok](const std::vector<int64_t>& ids) { return tok.decode(ids); };
-  options.pad_token_id = tok.eos_id();
+  auto options = models::generation_options({args.temperature, args.top_k, args.top_p, args.min_p}, args.max_new_tokens,
+                                            tok, models::stop_token_ids(*chat, tok), args.stop);
   options.seed = args.seed;
   auto gen = models::generate(runner.policy(), prompts, 1, options);
   nlohmann::json out = nlohmann::json::array();

@@ -124,16 +124,14 @@ class Server {
       throw BadRequest("max_tokens must be in [1, " + std::to_string(args_.max_tokens) + "], got " + std::to_string(max_tokens));
     if (get_or<int64_t>(body, "n", 1) != 1) throw BadRequest("only n = 1 is supported");
     if (get_or<bool>(body, "stream", false)) throw BadRequest("streaming is not supported");
-    models::GenerationOptions options;
-    options.sampler.temperature = get_or<double>(body, "temperature", 1.0);
-    options.sampler.top_p = get_or<double>(body, "top_p", 1.0);
-    if (options.sampler.temperature < 0 || options.sampler.temperature > 10) throw BadRequest("temperature must be in [0, 10]");
-    if (!(options.sampler.top_p > 0 && options.sampler.top_p <= 1)) throw BadRequest("top_p must be in (0, 1]");
-    options.seed = get_or<uint64_t>(body, "seed", 0);
-    options.max_new_tokens = max_tokens;
+    models::SamplerOptions sampler;
+    sampler.temperature = get_or<double>(body, "temperature", 1.0);
+    sampler.top_p = get_or<double>(body, "top_p", 1.0);
+    if (sampler.temperature < 0 || sampler.temperature > 10) throw BadRequest("temperature must be in [0, 10]");
+    if (!(sampler.top_p > 0 && sampler.top_p <= 1)) throw BadRequest("top_p must be in (0, 1]");
     const auto& tok = runner_.tokenizer();
-    options.stop_token_ids = {tok.eos_id()};
-    options.pad_token_id = tok.eos_id();
+    auto options = models::generation_options(sampler, max_tokens, tok, {tok.eos_id()}, {});
+    options.seed = get_or<uint64_t>(body, "seed", 0);
     auto prompt_ids = models::encode_prompt(tok, prompt, true);
     std::lock_guard<std::mutex> lock(mutex_);  // one generation at a time
     auto gen = models::generate(runner_.policy(), {prompt_ids}, 1, options);

@@ -12,12 +12,27 @@ namespace vecrl::apps {
 
 namespace {
 
-// Fault injection for the tests of multi-process failure handling: VECRL_TEST_EXIT_RANK=r and
-// VECRL_TEST_EXIT_AFTER_STEP=s make rank r vanish (no clean-up, like a crash) after step s.
+// Crash points for the command-line tests, which run `vecrl train` as a process: the library takes
+// them as hooks (trainer/hooks.h); only this command reads them from the environment.
+//  - VECRL_TEST_EXIT_RANK=r and VECRL_TEST_EXIT_AFTER_STEP=s: rank r vanishes (no clean-up, like a
+//    crash) after step s;
+//  - VECRL_TEST_SIGKILL_DURING_CHECKPOINT=s: the process is killed while the checkpoint of step s
+//    is half written.
 void maybe_inject_exit(int64_t step, int64_t rank) {
   const char* r = std::getenv("VECRL_TEST_EXIT_RANK");
   const char* s = std::getenv("VECRL_TEST_EXIT_AFTER_STEP");
   if (r != nullptr && s != nullptr && std::atoll(r) == rank && std::atoll(s) == step) std::_Exit(17);
+}
+
+trainer::TrainerHooks crash_hooks_from_env() {
+  trainer::TrainerHooks hooks;
+  if (const char* kill_at = std::getenv("VECRL_TEST_SIGKILL_DURING_CHECKPOINT")) {
+    const int64_t step = std::atoll(kill_at);
+    hooks.during_checkpoint = [step](int64_t at) {
+      if (at == step) std::raise(SIGKILL);
+    };
+  }
+  return hooks;
 }
 
 }  // namespace
@@ -26,6 +41,7 @@ int run_train(const TrainArgs& args) {
   auto overrides = args.overrides;
   if (args.resume) overrides.push_back("checkpoint.resume=required");
   trainer::RlTrainer trainer(trainer::load_run_config(args.config, overrides));
+  trainer.set_hooks(crash_hooks_from_env());
   install_stop_handlers();
   auto summary = trainer.run([](const std::string& line) { std::cout << line << std::endl; }, maybe_inject_exit,
                              stop_requested);

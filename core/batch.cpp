@@ -185,6 +185,19 @@ void RewardMatrix::check() const {
               " names for K = ", values.size(2));
 }
 
+WeightedTotal weighted_total(const RewardMatrix& rewards, const std::vector<double>& weights) {
+  VECRL_CHECK(static_cast<int64_t>(weights.size()) == rewards.dims(), "weighted_total: ", weights.size(),
+              " weights for ", rewards.dims(), " reward dimensions");
+  auto w = at::tensor(weights, at::kDouble);                        // [K]
+  auto used = (w != 0).view({1, 1, -1});                            // [1, 1, K]
+  auto counted = rewards.valid.logical_and(used);                   // [N, M, K]
+  auto values = at::where(counted, rewards.values.to(at::kDouble), at::zeros({}, at::kDouble));
+  WeightedTotal total;
+  total.valid = rewards.valid.logical_or(used.logical_not()).all(2);  // [N, M]
+  total.values = at::where(total.valid, (values * w).sum(2), at::zeros({}, at::kDouble));
+  return total;
+}
+
 double Advantages::weight(int64_t channel) const {
   return channel_weights.empty() ? 1.0 : channel_weights.at(static_cast<std::size_t>(channel));
 }

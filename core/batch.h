@@ -61,6 +61,17 @@ struct RewardMatrix {
   void check() const;
 };
 
+// The one scalarisation rule of vector rewards. The weighted total of an answer is
+// sum_k w_k r_k over the dimensions with w_k != 0, and it is valid exactly when every such
+// dimension is valid. Dimensions with weight 0 (diagnostics such as math/extracted or ifeval's
+// per-instruction verdicts) never change a total or its validity, and a total that is not valid is
+// left out of every statistic — never counted as 0.
+struct WeightedTotal {
+  at::Tensor values;  // [N, M] float64; 0 where not valid
+  at::Tensor valid;   // [N, M] bool
+};
+WeightedTotal weighted_total(const RewardMatrix& rewards, const std::vector<double>& weights);
+
 struct Advantages {
   std::vector<std::string> channels;    // C channel names ("primary" for single-channel estimators)
   at::Tensor values;                    // [C, N] float32, one scalar per rollout and channel

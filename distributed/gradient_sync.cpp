@@ -13,6 +13,20 @@
 
 namespace vecrl::distributed {
 
+void broadcast_parameters(Communicator& comm, const std::vector<at::Tensor>& params) {
+  at::NoGradGuard no_grad;
+  double checksum = 0;
+  for (auto p : params) {
+    comm.broadcast(p, 0);
+    checksum += p.to(at::kDouble).sum().item<double>();
+  }
+  auto extremes = at::tensor({checksum, -checksum}, at::kDouble);
+  comm.all_reduce_max(extremes);
+  VECRL_CHECK(extremes[0].item<double>() == -extremes[1].item<double>(), "rank ", comm.rank(),
+              ": parameters differ across ranks after the broadcast (checksums up to ", extremes[0].item<double>(),
+              " and ", -extremes[1].item<double>(), ")");
+}
+
 std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<int64_t>& tensor_bytes, int64_t bucket_bytes) {
   std::vector<std::vector<std::size_t>> buckets;
   int64_t bytes = 0;

@@ -11,6 +11,10 @@
 
 namespace vecrl::distributed {
 
+// Rank 0's parameters on every rank (in place), verified by a checksum: throws naming the rank when
+// they still differ.
+void broadcast_parameters(Communicator& comm, const std::vector<at::Tensor>& params);
+
 // Consecutive tensors grouped into buckets of at most bucket_bytes (a larger tensor is a bucket of
 // its own): the indices of each bucket, in order.
 std::vector<std::vector<std::size_t>> plan_buckets(const std::vector<int64_t>& tensor_bytes, int64_t bucket_bytes);

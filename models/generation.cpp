@@ -3,6 +3,8 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/seeds.h"
+#include "models/tokenizer.h"
 
 namespace vecrl::models {
 namespace {
@@ -71,7 +73,19 @@ class StopStringMatcher {
 }  // namespace
 
 
-uint64_t sample_seed(uint64_t prompt_seed, int64_t j) { return mix_seed(prompt_seed, j); }
+GenerationOptions generation_options(const SamplerOptions& sampler, int64_t max_new_tokens, const Tokenizer& tokenizer,
+                                     std::vector<int64_t> stop_token_ids, std::vector<std::string> stop_strings) {
+  GenerationOptions options;
+  options.sampler = sampler;
+  options.max_new_tokens = max_new_tokens;
+  options.stop_token_ids = std::move(stop_token_ids);
+  options.stop_strings = std::move(stop_strings);
+  options.decode = [&tokenizer](const std::vector<int64_t>& ids) { return tokenizer.decode(ids); };
+  options.pad_token_id = tokenizer.eos_id();
+  return options;
+}
+
+uint64_t sample_seed(uint64_t prompt_seed, int64_t j) { return core::mix_seed(prompt_seed, j); }
 
 uint64_t prompt_seed(const GenerationOptions& options, int64_t p) {
   return options.prompt_seeds.empty() ? options.seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(p)

@@ -13,6 +13,8 @@
 
 namespace vecrl::models {
 
+class Tokenizer;
+
 struct GenerationOptions {
   SamplerOptions sampler;
   int64_t max_new_tokens = 64;
@@ -34,6 +36,13 @@ struct GenerationOptions {
   // on the CPU, where it is free, and every 8 on a GPU. Results do not depend on it.
   int64_t finished_check_interval = 0;
 };
+
+// The options every caller starts from (training rollouts, evaluation, `vecrl generate`, `vecrl
+// serve`): the sampler and budget, the stops, padding with the tokenizer's EOS, and stop strings
+// matched on text the tokenizer decodes (the tokenizer must outlive the options). Seeds are the
+// caller's.
+GenerationOptions generation_options(const SamplerOptions& sampler, int64_t max_new_tokens, const Tokenizer& tokenizer,
+                                     std::vector<int64_t> stop_token_ids, std::vector<std::string> stop_strings);
 
 // The seed of sample j of a prompt whose seed is prompt_seed (a splitmix64 mix).
 uint64_t sample_seed(uint64_t prompt_seed, int64_t j);

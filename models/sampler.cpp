@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "core/error.h"
+#include "core/seeds.h"
 
 namespace vecrl::models {
 
@@ -58,13 +59,6 @@ SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& opti
   return {token.squeeze(-1), logprobs.squeeze(-1)};
 }
 
-uint64_t mix_seed(uint64_t seed, int64_t counter) {
-  uint64_t z = seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(counter + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 at::Tensor counter_uniforms(const std::vector<uint64_t>& seeds, int64_t first_step, int64_t steps) {
   VECRL_CHECK(first_step >= 0 && steps >= 0, "counter_uniforms: first_step and steps must be >= 0, got ", first_step,
               " and ", steps);
@@ -72,7 +66,7 @@ at::Tensor counter_uniforms(const std::vector<uint64_t>& seeds, int64_t first_st
   auto a = out.accessor<float, 2>();
   for (std::size_t i = 0; i < seeds.size(); ++i)
     for (int64_t t = 0; t < steps; ++t)
-      a[static_cast<int64_t>(i)][t] = static_cast<float>(mix_seed(seeds[i], first_step + t) >> 40) * 0x1p-24f;
+      a[static_cast<int64_t>(i)][t] = static_cast<float>(core::mix_seed(seeds[i], first_step + t) >> 40) * 0x1p-24f;
   return out;
 }
 

@@ -28,9 +28,6 @@ struct SampledTokens {
 // (greedy records the plain softmax log-prob).
 SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options, const at::Tensor& uniforms);
 
-// A splitmix64 mix of (seed, counter): well spread for consecutive counters and nearby seeds.
-uint64_t mix_seed(uint64_t seed, int64_t counter);
-
 // [N, steps] float32 on the CPU: element (i, t) is the top 24 bits of mix_seed(seeds[i], first_step + t)
 // over 2^24, a uniform in [0, 1) whose product with any positive float32 stays below that float.
 at::Tensor counter_uniforms(const std::vector<uint64_t>& seeds, int64_t first_step, int64_t steps);

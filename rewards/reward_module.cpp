@@ -3,11 +3,9 @@
 #include <ATen/ATen.h>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
 #include <cmath>
-#include <exception>
-#include <mutex>
-#include <thread>
+
+#include "core/parallel.h"
 
 namespace vecrl::rewards {
 
@@ -22,32 +20,9 @@ ScoreBatch ScoreBatch::whole_responses(const core::Rollouts& rollouts, int worke
   return batch;
 }
 
-AnswerLikelihoodTerm RewardModule::loss_term(const ScoreBatch&) const {
+AnswerLikelihoodTerm RewardModule::loss_term(const ScoreBatch&, const std::vector<double>&) const {
   VECRL_CHECK(false, "this reward module adds no loss term");
   return {};
-}
-
-void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn) {
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(workers, n)));
-  std::atomic<int64_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  auto work = [&] {
-    for (int64_t i = next++; i < n; i = next++) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
 }
 
 core::RewardMatrix TextRewardModule::score(const ScoreBatch& batch) const {
@@ -66,7 +41,7 @@ core::RewardMatrix TextRewardModule::score(const ScoreBatch& batch) const {
   std::atomic<int64_t> failed{0};
   std::string first_error;
   std::mutex error_mutex;
-  parallel_for(n * m, batch.workers, [&](int64_t cell) {
+  core::parallel_for(n * m, batch.workers, [&](int64_t cell) {
     const int64_t i = cell / m, j = cell % m;
     if (j >= static_cast<int64_t>(batch.answers[i].size())) {
       for (int64_t d = 0; d < k; ++d) valid[i][j][d] = false;

@@ -67,12 +67,22 @@ struct TextItem {
   const ScoringModels* models = nullptr;
 };
 
-// A term a module adds to the policy loss: coef · (−log p(answer | context)) per rollout, averaged
-// over the rollouts — the answer-likelihood ("SFT on a* given z") term of Lemma 1 in
-// arXiv 2602.03979, whose gradient the likelihood reward's dependence on θ requires.
+// The reward's own gradient (Lemma 1 of arXiv 2602.03979): when a reward depends on the policy's
+// parameters, grad J = E[R grad log pi(z)] + E[grad R(z)], so the loss gets a term -R_theta(z) per
+// rollout besides the policy-gradient term. For the likelihood rewards of a reference answer a*
+// given the rollout's reasoning z, R_theta is a function of the per-token log-probs of a*:
+//   logprob  sum_t lp_t;  avg_logprob  sum_t lp_t / |a*|;  prob  exp(sum_t lp_t);  avg_prob  mean_t exp(lp_t),
+// weighted as the trained reward weights them.
+struct AnswerLikelihoodWeights {
+  double logprob = 0, avg_logprob = 0, prob = 0, avg_prob = 0;
+};
+
+// A term a module adds to the policy loss: coef · mean over the rollouts of
+// −sum_v weights_v R_v(a* | context), computed by the trainer under the live policy.
 struct AnswerLikelihoodTerm {
   std::string name;
   double coef = 0;
+  AnswerLikelihoodWeights weights;
   at::Tensor context_ids, context_mask;  // [N, L] int64 / bool, left-padded
   at::Tensor answer_ids, answer_mask;    // [N, A] int64 / bool, right-padded
 };
@@ -88,9 +98,13 @@ class RewardModule {
   virtual int64_t failed_texts() const { return 0; }
   // Whether the module scores with the frozen reference model (so the trainer loads one).
   virtual bool needs_reference() const { return false; }
-  // Whether it adds a term to the loss, and that term for a batch (answer slot 0 of each rollout).
+  // Whether it adds a term to the loss, and that term for a batch (answer slot 0 of each rollout);
+  // dim_weights are the trained weights of this module's dims() (entry weight times share).
   virtual bool has_loss_term() const { return false; }
-  virtual AnswerLikelihoodTerm loss_term(const ScoreBatch& batch) const;
+  virtual AnswerLikelihoodTerm loss_term(const ScoreBatch& batch, const std::vector<double>& dim_weights) const;
+  // The shortest batch deadline that can work: one item's own time limit (a code program's
+  // timeout_s, a judge request's timeout_s); 0 when the module has none.
+  virtual double item_time_limit_s() const { return 0; }
 };
 
 class TextRewardModule : public RewardModule {
@@ -108,10 +122,6 @@ class TextRewardModule : public RewardModule {
 using RewardRegistry = core::Registry<RewardModule, core::ConfigNode&>;
 // Factories read their module's options and must call node.finish().
 RewardRegistry& reward_registry();
-
-// Runs fn(i) for i in [0, n) on `workers` threads (the caller's thread included); the first
-// exception thrown is rethrown after all workers stop.
-void parallel_for(int64_t n, int workers, const std::function<void(int64_t)>& fn);
 
 // item.response_tokens, or an error naming the module when the count is unknown.
 int64_t require_token_count(const TextItem& item, const char* module);

@@ -13,11 +13,11 @@ namespace vecrl::rewards {
 
 namespace {
 
-// Runs module->score on its own thread and waits up to timeout_s. A call that overruns is
+// Runs module->score on its own thread and waits up to deadline_s. A call that overruns is
 // abandoned, not killed (C++ threads cannot be): it keeps its own copy of the batch and a share of
 // the module, so nothing it touches is freed under it, and its result is dropped.
 core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& module, const ScoreBatch& batch,
-                                       double timeout_s, const std::string& name) {
+                                       double deadline_s, const std::string& name) {
   struct Call {
     core::Rollouts rollouts;
     ScoringModels models;
@@ -39,8 +39,8 @@ core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& modu
       call->result.set_exception(std::current_exception());
     }
   }).detach();
-  VECRL_CHECK(future.wait_for(std::chrono::duration<double>(timeout_s)) == std::future_status::ready,
-              "reward module '", name, "' did not finish within timeout_s = ", timeout_s, " s");
+  VECRL_CHECK(future.wait_for(std::chrono::duration<double>(deadline_s)) == std::future_status::ready,
+              "reward module '", name, "' did not score the batch within deadline_s = ", deadline_s, " s");
   return future.get();
 }
 
@@ -70,14 +70,18 @@ RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions opti
     spec.node->field("name", entry.name);
     spec.node->field("weight", entry.weight);
     spec.node->require(std::isfinite(entry.weight), "weight", "must be finite");
-    spec.node->field("timeout_s", entry.timeout_s);
-    spec.node->require(entry.timeout_s > 0, "timeout_s", core::str_cat("must be > 0, got ", entry.timeout_s));
+    spec.node->field("deadline_s", entry.deadline_s);
+    spec.node->require(entry.deadline_s > 0, "deadline_s", core::str_cat("must be > 0, got ", entry.deadline_s));
     std::vector<std::string> weight_overrides;
     spec.node->field("dim_weights", weight_overrides);
     std::vector<core::ComponentSpec> transforms;
     spec.node->component_list("transforms", transforms);
     for (auto& t : transforms) entry.transforms.push_back(core::create_component(transform_registry(), t));
     entry.module = core::create_component(reward_registry(), spec);
+    const double item_limit = entry.module->item_time_limit_s();
+    spec.node->require(entry.deadline_s >= item_limit, "deadline_s",
+                       core::str_cat(entry.deadline_s, " s is shorter than one item's own limit (timeout_s = ", item_limit,
+                                     " s): every batch would be abandoned; raise deadline_s or lower timeout_s"));
     entry.dims = entry.module->dims();
     for (const auto& dim : entry.dims) {
       names_.push_back(entry.name + "/" + dim.name);
@@ -118,7 +122,7 @@ core::RewardMatrix RewardSet::score(const core::Rollouts& rollouts, bool token_c
     for (const auto& d : entry.dims) names.push_back(entry.name + "/" + d.name);
     core::RewardMatrix part;
     try {
-      part = score_with_deadline(entry.module, batch, entry.timeout_s, entry.name);
+      part = score_with_deadline(entry.module, batch, entry.deadline_s, entry.name);
       VECRL_CHECK(part.values.dim() == 3 && part.values.size(0) == rollouts.size() &&
                       part.values.size(1) == batch.answers_per_rollout &&
                       part.values.size(2) == static_cast<int64_t>(names.size()) &&
@@ -154,10 +158,15 @@ std::vector<AnswerLikelihoodTerm> RewardSet::loss_terms(const core::Rollouts& ro
   std::vector<AnswerLikelihoodTerm> terms;
   ScoreBatch batch{rollouts, {}, answers_per_rollout(), options_.workers, true, &models_};
   for (const auto& response : rollouts.responses) batch.answers.push_back(split_answers(response, options_.split));
+  std::size_t first_dim = 0;
   for (const auto& entry : entries_) {
-    if (!entry.module->has_loss_term()) continue;
-    terms.push_back(entry.module->loss_term(batch));
-    terms.back().name = entry.name;
+    const std::size_t dims = entry.dims.size();
+    if (entry.module->has_loss_term()) {
+      std::vector<double> dim_weights(weights_.begin() + first_dim, weights_.begin() + first_dim + dims);
+      terms.push_back(entry.module->loss_term(batch, dim_weights));
+      terms.back().name = entry.name;
+    }
+    first_dim += dims;
   }
   return terms;
 }
@@ -180,10 +189,8 @@ core::MetricMap RewardSet::metrics(const core::RewardMatrix& rewards, const std:
   }
   // The weighted total over answers whose weighted dimensions are all valid (a failed module
   // does not pull the score down as if it had scored 0).
-  auto w = at::tensor(weights, at::kDouble);
-  const int64_t k = rewards.dims();
-  auto valid = rewards.valid.reshape({-1, k}).logical_or((w == 0).unsqueeze(0)).all(1);
-  auto total = (rewards.values.reshape({-1, k}).to(at::kDouble) * w).sum(1).masked_select(valid);
+  const auto weighted = core::weighted_total(rewards, weights);
+  auto total = weighted.values.masked_select(weighted.valid);
   const bool any = total.numel() > 0;
   out["critic/score/mean"] = any ? total.mean().item<double>() : NAN;
   out["critic/score/max"] = any ? total.max().item<double>() : NAN;

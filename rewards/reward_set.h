@@ -48,7 +48,7 @@ class RewardSet {
   struct Entry {
     std::string name;
     double weight = 1.0;
-    double timeout_s = 600;  // a batch not scored by then is not-valid (the call is abandoned)
+    double deadline_s = 600;  // a batch not scored by then is not-valid (the call is abandoned)
     std::shared_ptr<RewardModule> module;  // shared with an abandoned call that may still run
     std::vector<RewardDim> dims;
     std::vector<std::unique_ptr<RewardTransform>> transforms;

@@ -3,7 +3,7 @@
 set -eu
 here=$(dirname "$(readlink -f "$0")")
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-for l in core models algorithms distributed rewards agents trainer apps; do mkdir -p "$tmp/$l"; done
+for l in core models algorithms distributed sandbox rewards agents trainer apps; do mkdir -p "$tmp/$l"; done
 echo '#include "core/error.h"' > "$tmp/algorithms/ok.cpp"
 "$here/check_layering.sh" "$tmp" >/dev/null || { echo "clean tree reported as violating"; exit 1; }
 echo '#include "models/transformer.h"' > "$tmp/algorithms/bad.cpp"

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -65,7 +64,8 @@ std::optional<CheckpointPaths> latest_checkpoint(const std::string& run_dir) {
 }
 
 std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointContents& contents,
-                             torch::optim::Optimizer& optimizer, int64_t keep_last) {
+                             torch::optim::Optimizer& optimizer, int64_t keep_last,
+                             const std::function<void()>& half_written) {
   const fs::path root = fs::path(run_dir) / "checkpoints";
   fs::create_directories(root);
   char name[32];
@@ -76,9 +76,7 @@ std::string write_checkpoint(const std::string& run_dir, int64_t step, const Che
   fs::create_directories(tmp);
   core::write_safetensors((tmp / "model.safetensors").string(), contents.policy, {{"format", "pt"}});
   torch::save(optimizer, (tmp / "optimizer.pt").string());
-  // Fault injection for the kill -9 test: die here, with the weights written but nothing complete.
-  if (const char* kill_at = std::getenv("VECRL_TEST_SIGKILL_DURING_CHECKPOINT"); kill_at && std::atoll(kill_at) == step)
-    std::raise(SIGKILL);
+  if (half_written) half_written();
   write_text(tmp / "config.yaml", contents.config_yaml);
   // state.json is written last: its presence marks a complete checkpoint.
   write_text(tmp / "state.json", contents.state.dump(2));

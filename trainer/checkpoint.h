@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,9 +35,12 @@ struct CheckpointContents {
   std::string config_yaml;
 };
 
-// Writes atomically and keeps the newest `keep_last`. Returns the folder written.
+// Writes atomically and keeps the newest `keep_last`. Returns the folder written. `half_written`
+// runs once the weights and optimizer state are on disk and nothing marks the checkpoint complete
+// (a test's crash point).
 std::string write_checkpoint(const std::string& run_dir, int64_t step, const CheckpointContents& contents,
-                             torch::optim::Optimizer& optimizer, int64_t keep_last);
+                             torch::optim::Optimizer& optimizer, int64_t keep_last,
+                             const std::function<void()>& half_written = {});
 
 // Reads a checkpoint folder; the optimizer's state is loaded in place. Throws naming the folder.
 CheckpointContents read_checkpoint(const std::string& dir, torch::optim::Optimizer& optimizer);

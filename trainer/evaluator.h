@@ -90,4 +90,8 @@ EvalReport evaluate(models::PolicyRunner& runner, rewards::RewardSet& rewards, c
                     const ChatPromptOptions& chat, int64_t default_max_new_tokens, int64_t step,
                     const RolloutGenerator& generator);
 
+// Writes the report as <run_dir>/eval/<name>_step_<step>.json and returns the console line with its
+// headline metrics (pass@k, mean@n, score).
+std::string write_eval_report(const EvalReport& result, const std::string& run_dir, int64_t step);
+
 }  // namespace vecrl::trainer

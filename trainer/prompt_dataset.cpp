@@ -251,10 +251,10 @@ std::string PromptDataset::render(const std::vector<models::ChatMessage>& messag
 
 std::string PromptDataset::model_input_of(const nlohmann::json& record) const { return render(messages_of(record)); }
 
-void PromptDataset::set_stops(models::GenerationOptions& options, const models::Tokenizer& tokenizer) const {
-  options.stop_token_ids = stop_token_ids(tokenizer);
-  options.stop_strings = options_.chat.stop;
-  options.decode = [&tokenizer](const std::vector<int64_t>& ids) { return tokenizer.decode(ids); };
+models::GenerationOptions PromptDataset::generation_options(const models::SamplerOptions& sampler,
+                                                            int64_t max_new_tokens,
+                                                            const models::Tokenizer& tokenizer) const {
+  return models::generation_options(sampler, max_new_tokens, tokenizer, stop_token_ids(tokenizer), options_.chat.stop);
 }
 
 std::vector<int64_t> PromptDataset::stop_token_ids(const models::Tokenizer& tokenizer) const {

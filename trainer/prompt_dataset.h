@@ -19,6 +19,7 @@ struct Rollouts;
 namespace vecrl::models {
 struct Generation;
 struct GenerationOptions;
+struct SamplerOptions;
 class Tokenizer;
 class ChatFormat;
 struct ChatMessage;
@@ -73,8 +74,10 @@ class PromptDataset {
   // The tokenizer's EOS and the chat format's end-of-turn tokens it knows.
   std::vector<int64_t> stop_token_ids(const models::Tokenizer& tokenizer) const;
   const models::ChatFormat& chat_format() const { return *chat_format_; }
-  // Stop ids and strings of the format and data.stop, set on `options` (decoding with `tokenizer`).
-  void set_stops(models::GenerationOptions& options, const models::Tokenizer& tokenizer) const;
+  // Generation options for this data's prompts: the format's and data.stop's stop ids and strings
+  // (decoded with `tokenizer`), EOS padding; the caller sets the seeds.
+  models::GenerationOptions generation_options(const models::SamplerOptions& sampler, int64_t max_new_tokens,
+                                               const models::Tokenizer& tokenizer) const;
   int64_t size() const { return static_cast<int64_t>(records_.size()); }
   int64_t epoch() const { return epoch_; }
   int64_t skipped() const { return skipped_; }  // malformed records skipped at load

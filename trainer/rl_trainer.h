@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/metrics.h"
+#include "trainer/hooks.h"
 #include "trainer/run_config.h"
 
 namespace vecrl::trainer {
@@ -40,8 +41,12 @@ class RlTrainer {
   // The last completed step (0 for a fresh run, the checkpoint's step after a resume).
   int64_t completed_steps() const;
 
-  // One RL step (1-based index); returns its metrics.
+  // One RL step (1-based index); returns its metrics. It runs as stages (sample, log-probs,
+  // advantages, update, metrics; trainer/step_context.h); an error names the step and the stage.
   core::MetricMap step(int64_t step);
+
+  // Fault injection and step observation for tests (trainer/hooks.h).
+  void set_hooks(TrainerHooks hooks);
 
   const std::string& run_dir() const;
   int64_t rank() const;

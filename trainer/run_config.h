@@ -8,6 +8,7 @@
 
 #include "algorithms/kl.h"
 #include "models/device.h"
+#include "models/sampler.h"
 #include "core/config.h"
 #include "rewards/scoring_options.h"
 #include "trainer/chat_prompt.h"
@@ -96,6 +97,8 @@ struct RolloutOptions {
   int64_t max_sampling_rounds = 4; // cap on generation rounds per step when dynamic_sampling is on
   bool overlong_filter = false;    // DAPO: responses cut by max_new_tokens get no loss
 
+  models::SamplerOptions sampler() const { return {temperature, top_k, top_p, min_p}; }
+
   template <class V>
   void visit(V& v) {
     v.field("prompts_per_step", prompts_per_step);
@@ -142,8 +145,11 @@ struct AgentOptions {
   }
 };
 
-// A KL penalty in the reward (PPO-RLHF style): each rollout gets an extra reward dimension
-// "kl/penalty" = -coef * sum_t k(logp_old, logp_ref), weight 1, so every estimator sees it.
+// A KL penalty in the reward (PPO-RLHF style; verl's use_kl_in_reward): coef * k(logp_old, logp_ref)
+// per response token, subtracted from the reward after the estimator combines the reward vector —
+// from the scalar reward of GRPO/RC/Dr. GRPO/RLOO/REINFORCE++-baseline/DVAO/VPO and HDPO's primary
+// channel, per token into REINFORCE++'s returns. AC, GDPO and JEPO have no combined reward to put
+// it on: the combination is an error naming both keys (use loss.kl_coef).
 struct KlInRewardOptions {
   double coef = 0.0;
   algorithms::KlEstimator estimator = algorithms::KlEstimator::kK1;

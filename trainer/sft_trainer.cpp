@@ -4,26 +4,18 @@
 #include <torch/torch.h>
 
 #include <chrono>
-#include <filesystem>
 #include <iomanip>
 #include <sstream>
 
 #include "core/error.h"
-#include "core/runtime.h"
-#include "core/tensorboard.h"
 #include "models/chat/chat_format.h"
 #include "models/generation.h"
-#include "models/hf_checkpoint.h"
-#include "models/hf_export.h"
 #include "models/logprobs.h"
 #include "models/policy_runner.h"
-#include "trainer/checkpoint.h"
-#include "trainer/lr_schedule.h"
 #include "trainer/prompt_dataset.h"
-#include "trainer/run_folder.h"
+#include "trainer/training_session.h"
 
 namespace vecrl::trainer {
-namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 LoadedSftConfig load_sft_config(const std::string& file, const std::vector<std::string>& overrides) {
@@ -74,91 +66,69 @@ SftBatch make_batch(const std::vector<std::vector<int64_t>>& prompts, std::vecto
 
 struct SftTrainer::State {
   SftConfig config;
-  std::string run_dir, resolved_config;
-  std::unique_ptr<models::PolicyRunner> runner;
+  std::unique_ptr<TrainingSession> session;
   std::unique_ptr<PromptDataset> data;
-  std::unique_ptr<torch::optim::AdamW> optimizer;
-  std::vector<std::unique_ptr<core::MetricSink>> sinks;
   int64_t end_token = -1;  // closes every response: the chat format's end of turn, else EOS
-  int64_t total_steps = 0, completed = 0, tokens_seen = 0;
+  int64_t total_steps = 0, tokens_seen = 0;
 
-  void save_checkpoint() {
-    CheckpointContents contents;
-    for (const auto& item : runner->policy()->named_parameters()) contents.policy.emplace(item.key(), item.value().detach());
-    contents.state = {{"format_version", kCheckpointFormatVersion}, {"step", completed}, {"data", data->state()},
-                      {"tokens_seen", tokens_seen}, {"kind", "sft"}};
-    contents.config_yaml = resolved_config;
-    spdlog::info("checkpoint: {}", write_checkpoint(run_dir, completed, contents, *optimizer, config.checkpoint.keep_last));
+  nlohmann::json checkpoint_state() const {
+    return {{"data", data->state()}, {"tokens_seen", tokens_seen}, {"kind", "sft"}};
   }
 
-  void resume_from(const CheckpointPaths& checkpoint) {
-    auto contents = read_checkpoint(checkpoint.dir, *optimizer);
-    models::load_state(runner->policy(), contents.policy, checkpoint.dir);
-    try {
-      data->restore(contents.state.at("data"));
-      completed = contents.state.at("step").get<int64_t>();
-      tokens_seen = contents.state.value("tokens_seen", int64_t{0});
-    } catch (const nlohmann::json::exception& e) {
-      throw core::Error(core::str_cat(checkpoint.dir, "/state.json: ", e.what()));
+  void resume() {
+    const auto state = session->open_run_folder();
+    if (state) {
+      try {
+        data->restore(state->at("data"));
+        tokens_seen = state->value("tokens_seen", int64_t{0});
+      } catch (const nlohmann::json::exception& e) {
+        throw core::Error(core::str_cat(session->run_dir(), ": the checkpoint's state.json: ", e.what()));
+      }
     }
-    drop_metrics_after(run_dir, completed);
-    spdlog::info("resumed from {} (step {})", checkpoint.dir, completed);
+    session->open_sinks();
   }
+
+  SftBatch next_batch();
 };
 
 SftTrainer::SftTrainer(LoadedSftConfig loaded) : state_(std::make_unique<State>()) {
   auto& s = *state_;
   s.config = loaded.config;
   const auto& c = s.config;
-  core::configure_logging(c.run.log_level);
-  const int threads = core::configure_threads(c.run.threads);
-  torch::manual_seed(c.run.seed);
-  s.run_dir = (fs::path(c.run.output_dir) / c.run.name).string();
-  s.resolved_config = core::to_yaml_string(loaded.root->resolved());
-  s.runner = std::make_unique<models::PolicyRunner>(c.model.path, /*load_reference=*/false);
-  s.runner->policy()->set_activation_checkpointing(c.model.activation_checkpointing);
-  s.runner->set_fused_attention(c.model.fused_attention);
-  s.runner->set_compute_dtype(c.model.compute_dtype);
-  s.runner->to(models::resolve_device(c.model.device, /*local_rank=*/0, "config key 'model.device'"));
   const auto& data = c.data;
   s.data = std::make_unique<PromptDataset>(data.prompts, c.run.seed, c.model.path,
                                            [&data](const PromptDataset& dataset, const nlohmann::json& record) {
                                              dataset.training_pieces(record, data.response_field, data.response_template);
                                            });
-  const auto& tok = s.runner->tokenizer();
+  s.total_steps = c.train.steps > 0 ? c.train.steps
+                                    : std::max<int64_t>(1, c.train.epochs * s.data->size() / c.train.batch_size);
+  SessionOptions o{c.run, c.model, c.optim, c.checkpoint, core::to_yaml_string(loaded.root->resolved())};
+  o.threads = c.run.threads;
+  o.total_steps = s.total_steps;
+  o.device = models::resolve_device(c.model.device, /*local_rank=*/0, "config key 'model.device'");
+  s.session = std::make_unique<TrainingSession>(std::move(o));
+  const auto& tok = s.session->runner().tokenizer();
   const auto ends = s.data->chat_format().end_of_turn_tokens();
   s.end_token = ends.empty() ? -1 : tok.token_id(ends.front());
   if (s.end_token < 0) s.end_token = tok.eos_id();
-  s.total_steps = c.train.steps > 0 ? c.train.steps
-                                    : std::max<int64_t>(1, c.train.epochs * s.data->size() / c.train.batch_size);
-  s.optimizer = std::make_unique<torch::optim::AdamW>(
-      s.runner->policy()->parameters(), torch::optim::AdamWOptions(c.optim.lr)
-                                             .betas({c.optim.beta1, c.optim.beta2})
-                                             .eps(c.optim.eps)
-                                             .weight_decay(c.optim.weight_decay));
-  const auto checkpoint = prepare_run_folder(s.run_dir, s.resolved_config, c.checkpoint.resume, /*is_main=*/true);
-  if (checkpoint) s.resume_from(*checkpoint);
-  s.sinks.push_back(std::make_unique<core::JsonlMetricSink>((fs::path(s.run_dir) / "metrics.jsonl").string()));
-  s.sinks.push_back(std::make_unique<core::TensorBoardSink>((fs::path(s.run_dir) / "tensorboard").string()));
+  s.resume();
   spdlog::info("sft '{}': model {}, {} examples ({} skipped), {} steps of {} examples, {} threads", c.run.name,
-               c.model.path, s.data->size(), s.data->skipped(), s.total_steps, c.train.batch_size, threads);
+               c.model.path, s.data->size(), s.data->skipped(), s.total_steps, c.train.batch_size,
+               s.session->threads());
 }
 
 SftTrainer::~SftTrainer() = default;
 
 int64_t SftTrainer::total_steps() const { return state_->total_steps; }
-const std::string& SftTrainer::run_dir() const { return state_->run_dir; }
+const std::string& SftTrainer::run_dir() const { return state_->session->run_dir(); }
 
-core::MetricMap SftTrainer::step(int64_t step) {
-  auto& s = *state_;
-  const auto& c = s.config;
-  const auto start = Clock::now();
-  const auto& tok = s.runner->tokenizer();
-  auto records = s.data->next_batch(c.train.batch_size);
+SftBatch SftTrainer::State::next_batch() {
+  const auto& c = config;
+  const auto& tok = session->runner().tokenizer();
   std::vector<std::vector<int64_t>> prompts, responses;
   std::vector<std::vector<uint8_t>> trained;
-  for (const auto& record : records) {
-    auto [input, pieces] = s.data->training_pieces(record, c.data.response_field, c.data.response_template);
+  for (const auto& record : data->next_batch(c.train.batch_size)) {
+    auto [input, pieces] = data->training_pieces(record, c.data.response_field, c.data.response_template);
     prompts.push_back(models::encode_prompt(tok, input, c.data.prompts.add_bos));
     std::vector<int64_t> ids;
     std::vector<uint8_t> mask;
@@ -167,22 +137,27 @@ core::MetricMap SftTrainer::step(int64_t step) {
       ids.insert(ids.end(), piece_ids.begin(), piece_ids.end());
       mask.insert(mask.end(), piece_ids.size(), piece.trained ? 1 : 0);
     }
-    ids.push_back(s.end_token);
+    ids.push_back(end_token);
     mask.push_back(1);
     responses.push_back(std::move(ids));
     trained.push_back(std::move(mask));
   }
-  auto batch = make_batch(prompts, std::move(responses), std::move(trained), c.train.max_length, tok.eos_id());
-  const double lr = learning_rate({c.optim.schedule, c.optim.lr, c.optim.warmup_steps, s.total_steps, c.optim.min_lr_ratio},
-                                  step);
-  for (auto& group : s.optimizer->param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
-  auto& policy = s.runner->policy();
+  return make_batch(prompts, std::move(responses), std::move(trained), c.train.max_length, tok.eos_id());
+}
+
+core::MetricMap SftTrainer::step(int64_t step) {
+  auto& s = *state_;
+  const auto& c = s.config;
+  const auto start = Clock::now();
+  const auto batch = s.next_batch();
+  const double lr = s.session->set_learning_rate(step);
+  auto& policy = s.session->runner().policy();
   policy->train();
-  s.optimizer->zero_grad();
+  s.session->zero_grad();
   const double tokens = batch.response_mask.sum().item<double>();
   double nll_sum = 0;
   const int64_t N = batch.prompt_ids.size(0);
-  const auto device = s.runner->device();
+  const auto device = s.session->runner().device();
   for (int64_t r0 = 0; r0 < N; r0 += c.train.micro_batch_size) {
     const int64_t len = std::min(c.train.micro_batch_size, N - r0);
     auto mask = batch.response_mask.narrow(0, r0, len).to(device);
@@ -194,32 +169,32 @@ core::MetricMap SftTrainer::step(int64_t step) {
     nll.backward();
     nll_sum += nll.item<double>();
   }
-  double grad_norm = 0;
-  {
-    std::vector<torch::Tensor> params;
-    for (auto& p : policy->parameters())
-      if (p.grad().defined()) params.push_back(p);
-    const double max_norm = c.optim.max_grad_norm > 0 ? c.optim.max_grad_norm : std::numeric_limits<double>::infinity();
-    grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
+  // A non-finite loss or gradient is skipped, as in RL training.
+  GradientStep g;
+  if (std::isfinite(nll_sum)) {
+    g = s.session->apply_gradients(step);
+  } else {
+    s.session->zero_grad();
+    g.grad_norm = NAN;
+    g.skipped = true;
   }
-  const bool finite = std::isfinite(grad_norm) && std::isfinite(nll_sum);
-  if (finite) s.optimizer->step();  // a non-finite gradient is skipped, as in RL training
   s.tokens_seen += static_cast<int64_t>(tokens);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   core::MetricMap m;
   m["train/loss"] = nll_sum;
   m["train/perplexity"] = std::exp(nll_sum);
-  m["train/grad_norm"] = grad_norm;
+  m["train/grad_norm"] = g.grad_norm;
+  m["train/grad_norm_spikes"] = g.spike ? 1.0 : 0.0;
   m["train/lr"] = lr;
   m["train/epoch"] = static_cast<double>(s.data->epoch());
   m["train/num_tokens"] = static_cast<double>(s.tokens_seen);
   m["train/truncated"] = static_cast<double>(batch.truncated);
-  m["train/skipped_updates"] = finite ? 0.0 : 1.0;
+  m["train/skipped_updates"] = g.skipped ? 1.0 : 0.0;
   m["response_length/mean"] = tokens / static_cast<double>(N);
   m["perf/throughput"] = (tokens + batch.prompt_mask.sum().item<double>()) / seconds;
   m["timing_s/step"] = seconds;
-  s.completed = step;
-  for (auto& sink : s.sinks) sink->write(step, m);
+  s.session->set_completed_steps(step);
+  s.session->write_metrics(step, m);
   return m;
 }
 
@@ -227,13 +202,13 @@ SftSummary SftTrainer::run(const std::function<void(const std::string&)>& on_lin
                            const std::function<bool()>& should_stop) {
   auto& s = *state_;
   SftSummary summary;
-  summary.run_dir = s.run_dir;
+  summary.run_dir = s.session->run_dir();
   summary.steps = s.total_steps;
-  summary.first_step = s.completed + 1;
-  VECRL_CHECK(summary.first_step <= s.total_steps, "nothing left to train: ", s.run_dir, " already completed ",
+  summary.first_step = s.session->completed_steps() + 1;
+  VECRL_CHECK(summary.first_step <= s.total_steps, "nothing left to train: ", summary.run_dir, " already completed ",
               s.total_steps, " steps");
   const auto start = Clock::now();
-  for (int64_t step = s.completed + 1; step <= s.total_steps; ++step) {
+  for (int64_t step = summary.first_step; step <= s.total_steps; ++step) {
     const auto m = this->step(step);
     if (step == summary.first_step) summary.first_loss = m.at("train/loss");
     summary.last_loss = m.at("train/loss");
@@ -248,14 +223,13 @@ SftSummary SftTrainer::run(const std::function<void(const std::string&)>& on_lin
     if (on_line) on_line(line.str());
     const bool stop = should_stop && should_stop();
     if ((s.config.checkpoint.every > 0 && step % s.config.checkpoint.every == 0) || stop || step == s.total_steps)
-      s.save_checkpoint();
+      s.session->save_checkpoint(s.checkpoint_state());
     if (stop) {
       summary.stopped_early = true;
       break;
     }
   }
-  if (!summary.stopped_early)
-    models::save_hf_model(s.runner->policy(), (fs::path(s.run_dir) / "final").string(), s.config.model.path);
+  if (!summary.stopped_early) s.session->export_final_model();
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return summary;
 }

@@ -3,7 +3,7 @@
 // returns what it printed. Arguments: {"code": "print(2**100)"}. A program that fails (non-zero
 // exit, killed, timed out) is a failed call; its stderr's tail is shown to the model.
 #include "agents/tool.h"
-#include "rewards/sandbox/sandbox.h"
+#include "sandbox/sandbox.h"
 
 namespace vecrl::agents {
 namespace {
@@ -11,7 +11,7 @@ namespace {
 struct PythonOptions {
   std::string python = "/usr/bin/python3";
   int64_t max_output_chars = 2000;  // longer output is cut, keeping its end (where errors are)
-  rewards::SandboxLimits limits;
+  sandbox::SandboxLimits limits;
 
   PythonOptions() {
     limits.wall_s = 5.0;
@@ -38,7 +38,7 @@ class Python : public Tool {
   }
   ToolResult call(const nlohmann::json& arguments) const override {
     const auto code = string_argument(arguments, "code", "python");
-    const auto run = rewards::run_sandboxed({o_.python, "main.py"}, {{"main.py", code}}, o_.limits);
+    const auto run = sandbox::run_sandboxed({o_.python, "main.py"}, {{"main.py", code}}, o_.limits);
     const auto limit = static_cast<std::size_t>(o_.max_output_chars);
     if (run.ok()) return {keep_tail(run.stdout_text, limit), true};
     return {keep_tail(run.stdout_text + run.stderr_text + "\n[" + run.describe() + "]", limit), false};

@@ -3,9 +3,10 @@
 // reasoning is what precedes it; the whole response when the marker is absent), then
 // `answer_prefix` and the reference answer a* from `answer_field` follow. Dimensions: logprob,
 // avg_logprob, prob, avg_prob (weight the ones you train on; log-prob is the paper's
-// recommendation). With `loss_coef` > 0 the trainer also adds the Lemma-1 term, the log-likelihood
-// of a* given the reasoning, to the loss (always under the trained policy). JEPO is the `jepo`
-// advantage estimator over the logprob dimension.
+// recommendation). With `loss_coef` > 0 the trainer also adds the Lemma-1 term, -R_theta(z) of
+// the trained variants (always under the trained policy): an SFT term on a* for logprob, divided
+// by |a*| for avg_logprob, scaled by p(a* | z) for prob. JEPO is the `jepo` advantage estimator
+// over the logprob dimension; it weights the term by p_i / sum_j p_j within the group.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -29,6 +30,21 @@ LikelihoodRewards likelihood_rewards(const std::vector<double>& lp) {
   r.prob = std::exp(r.logprob);
   r.avg_prob = prob_sum / n;
   return r;
+}
+
+at::Tensor likelihood_loss_rows(const at::Tensor& token_logprobs, const at::Tensor& mask,
+                                const AnswerLikelihoodWeights& w) {
+  auto m = mask.to(token_logprobs.scalar_type());
+  auto length = m.sum(1);                                         // [B] |a*|
+  auto has_answer = length > 0;
+  auto logprob = (token_logprobs * m).sum(1);                     // [B]
+  auto per_token = length.clamp_min(1);
+  auto loss = torch::zeros_like(logprob);
+  if (w.logprob != 0) loss = loss - w.logprob * logprob;
+  if (w.avg_logprob != 0) loss = loss - w.avg_logprob * logprob / per_token;
+  if (w.prob != 0) loss = loss - w.prob * logprob.exp();
+  if (w.avg_prob != 0) loss = loss - w.avg_prob * (token_logprobs.exp() * m).sum(1) / per_token;
+  return torch::where(has_answer, loss, torch::zeros_like(loss));
 }
 
 namespace {
@@ -108,9 +124,10 @@ class Likelihood : public RewardModule {
     return matrix;
   }
 
- bool has_loss_term() const override { return o_.loss_coef > 0; }
+  bool has_loss_term() const override { return o_.loss_coef > 0; }
 
-  AnswerLikelihoodTerm loss_term(const ScoreBatch& batch) const override {
+  AnswerLikelihoodTerm loss_term(const ScoreBatch& batch, const std::vector<double>& dim_weights) const override {
+    VECRL_CHECK(dim_weights.size() == 4, "likelihood: ", dim_weights.size(), " weights for its 4 dimensions");
     VECRL_CHECK(batch.models && batch.models->tokenizer, "likelihood: the loss term needs the model's tokenizer");
     const auto& tok = *batch.models->tokenizer;
     std::vector<std::vector<int64_t>> contexts, targets;
@@ -126,6 +143,7 @@ class Likelihood : public RewardModule {
     }
     AnswerLikelihoodTerm term;
     term.coef = o_.loss_coef;
+    term.weights = {dim_weights[0], dim_weights[1], dim_weights[2], dim_weights[3]};
     std::tie(term.context_ids, term.context_mask) = models::left_pad(row_context, tok.eos_id());
     std::size_t longest = 1;
     for (const auto& a : row_answer) longest = std::max(longest, a.size());

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "rewards/judge/judge.h"
+#include "core/parallel.h"
 #include "rewards/reward_module.h"
 #include "rewards/rubric/rubric_aggregation.h"
 
@@ -126,7 +127,7 @@ class Rubric : public RewardModule {
       }
     std::vector<double> results(calls.size(), NAN);
     std::atomic<int64_t> failed{0};
-    parallel_for(static_cast<int64_t>(calls.size()), batch.workers, [&](int64_t k) {
+    core::parallel_for(static_cast<int64_t>(calls.size()), batch.workers, [&](int64_t k) {
       const auto& call = calls[k];
       const auto& prompt = rollouts.prompts[call.i];
       const auto& response = batch.answers[call.i][call.j];

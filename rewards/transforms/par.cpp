@@ -1,8 +1,9 @@
 // par: Preference As Reward (Fu et al., arXiv 2502.18770; algorithms.md §9.2):
 //   r_RL = (1/R) sum_r sigmoid(r - ref_r),
 // bounded in (0, 1). Reference rewards are those of reference (SFT-policy) responses to the same
-// prompt: a fixed list in the config or a dataset field. `max_refs` caps R; rows without
-// references keep the raw reward (as the authors' code does).
+// prompt: a fixed list in the config or a dataset field. `max_refs` caps R. A rollout without
+// reference rewards is not-valid (the authors' code passes the raw reward through, which mixes
+// scales; vecrl marks it, as `lsc` does).
 #include <ATen/ATen.h>
 
 #include "rewards/transforms/transform.h"
@@ -39,7 +40,8 @@ class Par : public RewardTransform {
     auto mask = present.view({refs.size(0), 1, 1, refs.size(1)}).to(at::kDouble);
     auto shaped = (at::sigmoid(r - ref) * mask).sum(-1) / count.clamp_min(1).view({-1, 1, 1});
     auto has_refs = (count > 0).view({-1, 1, 1});
-    part.values.copy_(at::where(has_refs, shaped, part.values.to(at::kDouble)));
+    part.values.copy_(at::where(has_refs, shaped, at::zeros_like(shaped)));
+    part.valid.logical_and_(has_refs);
   }
 
  private:

@@ -9,8 +9,9 @@
 
 #include <random>
 
+#include "core/parallel.h"
 #include "rewards/reward_module.h"
-#include "rewards/sandbox/sandbox.h"
+#include "sandbox/sandbox.h"
 #include "rewards/verifiable/code_program.h"
 
 namespace vecrl::rewards {
@@ -26,7 +27,7 @@ struct CodeOptions {
   bool prepend_prompt = true;                     // HumanEval completions continue the prompt
   bool extract_fenced = true;                     // take the last ``` block of the response
   double verpo_lambda = 1.0;
-  SandboxLimits limits;
+  sandbox::SandboxLimits limits;
 
   template <class V>
   void visit(V& v) {
@@ -58,13 +59,15 @@ class CodeReward : public RewardModule {
     return {{"passed", 0.0, 1.0}, {"pass_frac", 0.0, 1.0, 0.0}, {"verpo", 0.0, 1.0 + o_.verpo_lambda, 0.0}};
   }
 
+  double item_time_limit_s() const override { return o_.limits.wall_s; }
+
   core::RewardMatrix score(const ScoreBatch& batch) const override {
     const auto& rollouts = batch.rollouts;
     const int64_t n = rollouts.size(), m = batch.answers_per_rollout;
     auto matrix = core::RewardMatrix::zeros(n, m, {"passed", "pass_frac", "verpo"});
     std::vector<std::optional<std::vector<bool>>> passes(n * m);
     std::atomic<int64_t> failed{0};
-    parallel_for(n * m, batch.workers, [&](int64_t cell) {
+    core::parallel_for(n * m, batch.workers, [&](int64_t cell) {
       const int64_t i = cell / m, j = cell % m;
       if (j >= static_cast<int64_t>(batch.answers[i].size())) return;
       try {
@@ -119,7 +122,7 @@ class CodeReward : public RewardModule {
       program = code::humaneval_program(prompt, solution, record_string(sample, o_.test_field, "code"),
                                         record_string(sample, o_.entry_point_field, "code"), marker);
     }
-    const auto result = run_sandboxed({o_.python, "-I", "program.py"}, {{"program.py", program.source}}, o_.limits);
+    const auto result = sandbox::run_sandboxed({o_.python, "-I", "program.py"}, {{"program.py", program.source}}, o_.limits);
     auto passed = code::read_results(result.stdout_text, program);
     if (std::find(passed.begin(), passed.end(), false) != passed.end())
       spdlog::debug("code: a test failed; the program {}; stderr: {}", result.describe(),

@@ -89,8 +89,8 @@ TEST(Estimators, VpoWorkedExampleWithExplicitWeights) {  // §5
   // Seeded Dirichlet draws: deterministic for a seed, and with one answer per rollout VPO is GRPO on
   // the mean reward (up to Monte-Carlo noise).
   auto one = test::running_example();
-  auto a = test::run("vpo", "{seed: 5, num_weights: 4000}", one, 4);
-  auto b = test::run("vpo", "{seed: 5, num_weights: 4000}", one, 4);
+  auto a = test::run("vpo", "{seed: 5, num_weights: 20000}", one, 4);
+  auto b = test::run("vpo", "{seed: 5, num_weights: 20000}", one, 4);
   EXPECT_EQ(a, b);
   expect_near(a, {0.5071, 1.1832, -0.1690, -1.5213}, 0.02);
 }
@@ -193,4 +193,85 @@ TEST(Estimators, JepoLeaveOneOutOnAnswerLikelihoods) {
   EXPECT_EQ(three[2], 0.0);
   const double group = std::log((std::exp(l[0]) + std::exp(l[1]) + std::exp(l[3])) / 3);
   EXPECT_NEAR(three[0], group - std::log((std::exp(l[1]) + std::exp(l[3])) / 2), 1e-5);
+}
+
+TEST(Estimators, JepoWeightsTheLikelihoodTermBySoftmax) {
+  // Lemma 1 for JEPO's group reward log mean_i p_i: the weight of rollout i is p_i / sum_j p_j
+  // (algorithms.md §6: [.353, .139, .008, .500], not 1/G each), times G so that the trainer's mean
+  // over rollouts is the sum over the group.
+  const std::vector<double> l{std::log(.9 * .8 * .95), std::log(.5 * .6 * .9), std::log(.1 * .3 * .5),
+                              std::log(.99 * .99 * .99)};
+  auto r = matrix({{l[0]}, {l[1]}, {l[2]}, {l[3]}}, {"likelihood/logprob"});
+  core::ConfigNode node(YAML::Load("{}"), "test");
+  auto jepo = algorithms::advantage_registry().create("jepo", node);
+  auto w = test::to_vector(jepo->likelihood_term_weights({r, {1.0}, 4, at::ones({4, 1}, at::kBool)}));
+  expect_near({w[0] / 4, w[1] / 4, w[2] / 4, w[3] / 4}, {0.3527, 0.1392, 0.0077, 0.5003});
+  r.valid[2][0][0] = false;  // a not-valid row weighs 0 and the others share the group's weight
+  w = test::to_vector(jepo->likelihood_term_weights({r, {1.0}, 4, at::ones({4, 1}, at::kBool)}));
+  EXPECT_EQ(w[2], 0.0);
+  EXPECT_NEAR(w[0] + w[1] + w[3], 4.0, 1e-9);
+}
+
+TEST(Estimators, GdpoWithOneWeightedDimensionIsThatDimensionsZScore) {
+  // TRL applies GDPO only for K > 1; otherwise it is GRPO of the one reward: z, not w * z.
+  const auto R = running_example();
+  auto z = test::run("grpo", "{eps: 1.0e-4}", matrix({{1}, {1}, {0}, {0}}), 4, {1.0});
+  expect_near(test::run("gdpo", "{}", R, 4, {2.0, 0.0}), z, 1e-6);
+  expect_near(test::run("gdpo", "{}", R, 4, {0.3, 0.0}), z, 1e-6);
+}
+
+TEST(Estimators, AdvantageCombinationDoesNotGrowWithTheWeights) {
+  // AC normalises its weights to sum |w| = 1: [1, 1] and [0.5, 0.5] are the same preference.
+  const auto R = running_example();
+  expect_near(test::run("ac", "{}", R, 4, {1.0, 1.0}), test::run("ac", "{}", R, 4, {0.5, 0.5}), 1e-9);
+  expect_near(test::run("ac", "{}", R, 4, {3.0, 1.0}), test::run("ac", "{}", R, 4, {0.75, 0.25}), 1e-9);
+  expect_near(test::run("ac", "{}", R, 4, {0.5, 0.5}), {0.3024, 0.8245, -0.0413, -1.0856});
+}
+
+TEST(Estimators, VpoDrawsPerGroupKeyedByTheGroupNotItsPosition) {
+  // Two answers per rollout, so the draws matter. The same group under the same key gets the same
+  // advantages wherever it sits in the batch (a 1-rank and a 2-rank run agree); other keys draw other
+  // weights. Only trained dimensions count: a weight-0 dimension that is never valid changes nothing.
+  auto r = core::RewardMatrix::zeros(8, 2, {"a", "b", "diag"});
+  const float rows[4][2][2] = {{{1, 0}, {0, 1}}, {{0.5f, 0.5f}, {0.4f, 0.4f}}, {{0.9f, 0}, {0.2f, 0.3f}}, {{0, 0.8f}, {0.1f, 0.1f}}};
+  for (int64_t i = 0; i < 8; ++i)
+    for (int64_t m = 0; m < 2; ++m) {
+      r.values[i][m][0] = rows[i % 4][m][0];
+      r.values[i][m][1] = rows[i % 4][m][1];
+      r.valid[i][m][2] = false;
+    }
+  core::ConfigNode node(YAML::Load("{seed: 11, num_weights: 3}"), "test");
+  auto vpo = algorithms::advantage_registry().create("vpo", node);
+  auto mask = at::ones({8, 1}, at::kBool);
+  auto advantages = [&](const core::RewardMatrix& m, std::vector<uint64_t> keys) {
+    return test::to_vector(vpo->compute({m, {0.5, 0.5, 0.0}, 4, mask.narrow(0, 0, m.rollouts()), {}, {}, keys}).values[0]);
+  };
+  const auto same = advantages(r, {7, 7}), other = advantages(r, {7, 8});
+  expect_near({same.begin(), same.begin() + 4}, {same.begin() + 4, same.end()}, 1e-12);
+  bool differs = false;
+  for (int i = 0; i < 4; ++i) differs |= std::abs(other[i] - other[4 + i]) > 1e-6;
+  EXPECT_TRUE(differs) << "groups with different keys drew the same weights";
+  const auto alone = advantages(r.select_rows(torch::arange(4, 8)), {8});  // the second group on a rank of its own
+  expect_near(alone, {other.begin() + 4, other.end()}, 1e-12);
+  bool any = false;
+  for (double a : same) any |= a != 0;
+  EXPECT_TRUE(any) << "the never-valid weight-0 dimension removed every answer";
+}
+
+TEST(Estimators, KlPenaltyEntersTheCombinedRewardOrIsRefused) {
+  // grpo: r - sum_t pen_t before the z-score; ac/gdpo/jepo have no combined reward and throw.
+  const auto R = running_example();
+  auto penalty = torch::tensor({0.1f, 0.0f, 0.3f, 0.2f}).view({4, 1});
+  core::ConfigNode node(YAML::Load("{}"), "test");
+  auto grpo = algorithms::advantage_registry().create("grpo", node);
+  algorithms::AdvantageInput in{R, {0.5, 0.5}, 4, at::ones({4, 1}, at::kBool), {}, penalty};
+  expect_near(test::to_vector(grpo->compute(in).values[0]),
+              test::run("grpo", "{}", matrix({{0.65f}, {1.0f}, {0.2f}, {-0.2f}}), 4, {1.0}), 1e-5);
+  EXPECT_EQ(grpo->kl_in_reward(), algorithms::KlInReward::kOnCombinedReward);
+  for (const char* name : {"ac", "gdpo"}) {
+    core::ConfigNode n(YAML::Load("{}"), "test");
+    auto e = algorithms::advantage_registry().create(name, n);
+    EXPECT_EQ(e->kl_in_reward(), algorithms::KlInReward::kUnsupported) << name;
+    EXPECT_THROW(e->compute(in), core::Error) << name;
+  }
 }

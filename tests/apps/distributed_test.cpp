@@ -141,6 +141,15 @@ TEST(DataParallel, TwoRanksEqualOneRankForGdpoWhoseStatisticsCrossRanks) {
   expect_same_run("gdpo_1", "gdpo_2");
 }
 
+TEST(DataParallel, TwoRanksEqualOneRankForVpoWhoseDrawsArePerGroup) {
+  // Each group draws its Dirichlet weights from its own key (its prompt's sampling seed): the groups
+  // of rank 1 draw what they drew in the one-rank run, not a copy of rank 0's draws.
+  const std::string vpo = "'advantage={type: vpo, num_weights: 3, seed: 5}'";
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "vpo_1", vpo));
+  ASSERT_NO_FATAL_FAILURE(run_ok(2, "vpo_2", vpo));
+  expect_same_run("vpo_1", "vpo_2");
+}
+
 TEST(DataParallel, LaunchedByTorchrun) {
   if (std::system("command -v torchrun >/dev/null 2>&1") != 0) GTEST_SKIP() << "torchrun (python3-torch) is not installed";
   ASSERT_NO_FATAL_FAILURE(run_ok(1, "torchrun_1"));

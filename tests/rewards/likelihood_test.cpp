@@ -52,3 +52,35 @@ TEST(Likelihood, ScoresTheReferenceAnswerWithTheRealModel) {
   auto failed = no_model.score(r);
   EXPECT_FALSE(failed.valid.any().item().toBool());
 }
+
+TEST(Likelihood, LossTermHasTheGradientOfEachVariant) {
+  // Lemma 1: the loss term is -R_theta. Per token of a*, d(-R)/d lp_t is -1 for logprob, -1/|a*|
+  // for avg_logprob, -p(a*) for prob (the x p factor) and -p_t/|a*| for avg_prob. A row without
+  // answer tokens contributes nothing.
+  const std::vector<double> probs{.9, .8, .95};
+  std::vector<double> lp;
+  for (double p : probs) lp.push_back(std::log(p));
+  auto tokens = torch::tensor({lp[0], lp[1], lp[2], 0.0, 0.0, 0.0}, torch::kDouble).view({2, 3}).requires_grad_();
+  auto mask = torch::tensor({true, true, true, false, false, false}).view({2, 3});
+  const double p = .9 * .8 * .95;
+  struct Case {
+    rewards::AnswerLikelihoodWeights weights;
+    double value;
+    std::vector<double> grad;
+  };
+  const std::vector<Case> cases = {
+      {{1, 0, 0, 0}, -std::log(p), {-1, -1, -1}},
+      {{0, 1, 0, 0}, -std::log(p) / 3, {-1.0 / 3, -1.0 / 3, -1.0 / 3}},
+      {{0, 0, 1, 0}, -p, {-p, -p, -p}},
+      {{0, 0, 0, 1}, -(.9 + .8 + .95) / 3, {-.9 / 3, -.8 / 3, -.95 / 3}},
+  };
+  for (const auto& c : cases) {
+    if (tokens.grad().defined()) tokens.mutable_grad().zero_();
+    auto rows = rewards::likelihood_loss_rows(tokens, mask, c.weights);
+    EXPECT_NEAR(rows[0].item<double>(), c.value, 1e-12);
+    EXPECT_EQ(rows[1].item<double>(), 0.0);
+    rows.sum().backward();
+    for (int t = 0; t < 3; ++t) EXPECT_NEAR(tokens.grad()[0][t].item<double>(), c.grad[t], 1e-12);
+    for (int t = 0; t < 3; ++t) EXPECT_EQ(tokens.grad()[1][t].item<double>(), 0.0);
+  }
+}

@@ -115,15 +115,21 @@ TEST(RewardTransforms, ParLscAndGateReproduceTheWorkedExamples) {
   set_values({-10, 0, 5, 10});
   expect_near(apply("transform: {type: normalize}"), {0, 0.5, 0.75, 1});
 
-  // PAR's references per sample from a dataset field; a sample without references keeps its reward.
+  // References per sample from a dataset field. A sample without references has no r_ref: it is
+  // not-valid in par and lsc alike (never scored against r_ref = 0, nor passed through raw).
   auto with_refs = rollouts({"a", "b"}, {}, {{{"refs", {0, 1}}}, {{"refs", nlohmann::json::array()}}});
-  part = core::RewardMatrix::zeros(2, 1, {"m/score"});
-  part.values.copy_(torch::tensor({2.0f, 0.5f}).view({2, 1, 1}));
-  core::ConfigNode root(YAML::Load("transform: {type: par, field: refs}"), "t.yaml");
-  core::ComponentSpec spec;
-  root.component("transform", spec);
-  core::create_component(rewards::transform_registry(), spec)->apply(part, {with_refs, bounds, none});
-  expect_near(column(part, 0), {0.8059, 0.5});
+  for (const auto& [type, expected] : std::vector<std::pair<std::string, double>>{{"par", 0.8059}, {"lsc", -0.3182}}) {
+    part = core::RewardMatrix::zeros(2, 1, {"m/score"});
+    part.values.copy_(torch::tensor({2.0f, 0.5f}).view({2, 1, 1}));
+    part.valid.fill_(true);
+    core::ConfigNode root(YAML::Load("transform: {type: " + type + ", field: refs}"), "t.yaml");
+    core::ComponentSpec spec;
+    root.component("transform", spec);
+    core::create_component(rewards::transform_registry(), spec)->apply(part, {with_refs, bounds, none});
+    EXPECT_NEAR(column(part, 0)[0], expected, 1e-4) << type;
+    EXPECT_TRUE(part.valid[0][0][0].item<bool>()) << type;
+    EXPECT_FALSE(part.valid[1][0][0].item<bool>()) << type;
+  }
 }
 
 TEST(RewardTransforms, GateAppliesAfterAnEarlierModuleAndNamesMissingDimensions) {

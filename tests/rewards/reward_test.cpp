@@ -104,14 +104,14 @@ VECRL_REGISTER(rewards::reward_registry(), "test_slow", (core::make_configured<r
 }  // namespace
 
 TEST(Rewards, AModuleCallPastItsTimeoutIsMaskedAndTheRunGoesOn) {
-  rewards::RewardSet set(specs("rewards: [{type: test_slow, timeout_s: 0.2}, {type: ends_with}]"));
+  rewards::RewardSet set(specs("rewards: [{type: test_slow, deadline_s: 0.2}, {type: ends_with}]"));
   const auto start = std::chrono::steady_clock::now();
   auto m = set.score(rollouts({"a.", "b."}, {false, false}, {}));
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.5);
   EXPECT_FALSE(m.valid.select(2, 0).any().item().toBool());
   EXPECT_TRUE(m.valid.select(2, 1).all().item().toBool());
   EXPECT_EQ(set.failures(), 1);
-  rewards::RewardSet quick(specs("rewards: [{type: test_slow, sleep_s: 0.01, timeout_s: 5}]"));
+  rewards::RewardSet quick(specs("rewards: [{type: test_slow, sleep_s: 0.01, deadline_s: 5}]"));
   EXPECT_TRUE(quick.score(rollouts({"a"}, {false}, {})).valid.all().item().toBool());
 }
 

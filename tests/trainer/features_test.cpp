@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -45,11 +46,12 @@ TEST(TrainerFeatures, HdpoRunsTwoLossChannels) {
   }
 }
 
-TEST(TrainerFeatures, KlInRewardAddsAPenaltyDimension) {
+TEST(TrainerFeatures, KlInRewardIsAPenaltyNotARewardDimension) {
   auto m = run_steps({"kl_in_reward.coef=0.1", "loss.kl_coef=0"}, "kl_reward", 2);
-  ASSERT_TRUE(m[1].count("rewards/kl/penalty/mean"));
-  EXPECT_LE(m[1].at("rewards/kl/penalty/mean"), 0.0);
-  EXPECT_NEAR(m[0].at("rewards/kl/penalty/mean"), 0.0, 1e-5);  // policy == reference at step 1
+  EXPECT_FALSE(m[1].count("rewards/kl/penalty/mean"));
+  ASSERT_TRUE(m[1].count("actor/reward_kl_penalty"));
+  EXPECT_NEAR(m[0].at("actor/reward_kl_penalty"), 0.0, 1e-5);  // policy == reference at step 1
+  EXPECT_EQ(m[1].at("actor/reward_kl_penalty_coeff"), 0.1);
 }
 
 TEST(TrainerFeatures, DynamicSamplingKeepsGroupsWithSignal) {
@@ -101,18 +103,33 @@ TEST(TrainerFeatures, LikelihoodRewardAddsTheAnswerLikelihoodTermToTheLoss) {
   auto m = run_steps({"data.path=" + data, "rewards=[{type: likelihood, marker: '', loss_coef: 1.0}]",
                       "advantage={type: rloo}", "optim.lr=0.003", "loss.kl_coef=0"},
                      "likelihood_loss", 4);
-  for (const auto& step : m) ASSERT_TRUE(step.count("actor/answer_nll/likelihood"));
-  EXPECT_GT(m[0].at("actor/answer_nll/likelihood"), 0.0);
-  EXPECT_LT(m[3].at("actor/answer_nll/likelihood"), m[0].at("actor/answer_nll/likelihood"));
+  for (const auto& step : m) ASSERT_TRUE(step.count("actor/answer_loss/likelihood"));
+  EXPECT_GT(m[0].at("actor/answer_loss/likelihood"), 0.0);  // -log p(a* | ...) for the logprob reward
+  EXPECT_LT(m[3].at("actor/answer_loss/likelihood"), m[0].at("actor/answer_loss/likelihood"));
   EXPECT_GT(m[3].at("rewards/likelihood/logprob/mean"), m[0].at("rewards/likelihood/logprob/mean"));
 }
 
+namespace {
+
+// Gradients at the listed steps scaled by `factor` (NaN poisons them) just before clipping.
+trainer::TrainerHooks gradient_fault(std::vector<int64_t> steps, double factor) {
+  trainer::TrainerHooks hooks;
+  hooks.before_optimizer_step = [steps, factor](int64_t step, const std::vector<at::Tensor>& params) {
+    if (std::find(steps.begin(), steps.end(), step) == steps.end()) return;
+    for (const auto& p : params)
+      if (p.grad().defined()) std::isnan(factor) ? p.grad().fill_(NAN) : p.grad().mul_(factor);
+  };
+  return hooks;
+}
+
+}  // namespace
+
 TEST(TrainerFeatures, NonFiniteGradientsSkipTheUpdateAndRepeatedOnesStopWithACheckpoint) {
-  setenv("VECRL_TEST_NAN_GRAD_STEPS", "2", 1);
   std::vector<std::string> base = {"run.threads=1", "rollout.prompts_per_step=2", "rollout.group_size=4",
                                    "rollout.max_new_tokens=8", "train.mini_batches=1", "train.steps=3"};
   {
     trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "nan_once")));
+    t.set_hooks(gradient_fault({2}, NAN));
     t.step(1);
     const auto before = t.parameter_vector();
     auto m = t.step(2);
@@ -122,9 +139,9 @@ TEST(TrainerFeatures, NonFiniteGradientsSkipTheUpdateAndRepeatedOnesStopWithAChe
     EXPECT_EQ(next.at("actor/skipped_updates"), 0.0);
     EXPECT_NE(t.parameter_vector(), before);
   }
-  setenv("VECRL_TEST_NAN_GRAD_STEPS", "1,2,3", 1);
   base.push_back("train.max_skipped_steps=2");
   trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "nan_always")));
+  t.set_hooks(gradient_fault({1, 2, 3}, NAN));
   try {
     t.run([](const std::string&) {});
     FAIL() << "expected the run to stop";
@@ -132,23 +149,39 @@ TEST(TrainerFeatures, NonFiniteGradientsSkipTheUpdateAndRepeatedOnesStopWithAChe
     EXPECT_NE(std::string(e.what()).find("step 2: the updates of the last 2 steps were all skipped"), std::string::npos)
         << e.what();
   }
-  unsetenv("VECRL_TEST_NAN_GRAD_STEPS");
   EXPECT_TRUE(std::filesystem::exists(std::filesystem::path(t.run_dir()) / "checkpoints" / "step_00000002"));
 }
 
 TEST(TrainerFeatures, GradientNormSpikesAreClippedAndFlagged) {
-  setenv("VECRL_TEST_GRAD_SPIKE_STEPS", "7", 1);
   std::vector<std::string> base = {"run.threads=1", "rollout.prompts_per_step=2", "rollout.group_size=4",
                                    "rollout.max_new_tokens=8", "train.mini_batches=1", "train.steps=7",
                                    "optim.max_grad_norm=1.0"};
   trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "spike")));
+  t.set_hooks(gradient_fault({7}, 1e4));
   std::vector<core::MetricMap> m;
   for (int64_t step = 1; step <= 7; ++step) m.push_back(t.step(step));
-  unsetenv("VECRL_TEST_GRAD_SPIKE_STEPS");
   for (int i = 0; i < 6; ++i) EXPECT_EQ(m[i].at("actor/grad_norm_spikes"), 0.0) << i;
   EXPECT_EQ(m[6].at("actor/grad_norm_spikes"), 1.0);
   EXPECT_EQ(m[6].at("actor/grad_clipped"), 1.0);  // bounded by max_grad_norm all the same
   EXPECT_GT(m[6].at("actor/grad_norm"), 100 * m[5].at("actor/grad_norm"));
+}
+
+TEST(TrainerFeatures, AnErrorNamesTheStepAndTheStage) {
+  std::vector<std::string> base = {"run.threads=1", "rollout.prompts_per_step=2", "rollout.group_size=4",
+                                   "rollout.max_new_tokens=8", "train.steps=2"};
+  trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), test::with_temp_run(base, "stage_error")));
+  trainer::TrainerHooks hooks;
+  hooks.before_optimizer_step = [](int64_t step, const std::vector<at::Tensor>&) {
+    if (step == 2) throw core::Error("injected");
+  };
+  t.set_hooks(hooks);
+  t.step(1);
+  try {
+    t.step(2);
+    FAIL() << "expected an error";
+  } catch (const core::Error& e) {
+    EXPECT_EQ(std::string(e.what()), "step 2, stage 'update': injected");
+  }
 }
 
 TEST(TrainerFeatures, Bfloat16ComputeTrainsFloat32Masters) {

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace vecrl::rewards {
+namespace vecrl::sandbox {
 
 enum class SandboxIsolation { kAuto, kNamespaces, kProcess };
 
@@ -71,4 +71,4 @@ struct SandboxResult {
 SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map<std::string, std::string>& files,
                             const SandboxLimits& limits);
 
-}  // namespace vecrl::rewards
+}  // namespace vecrl::sandbox

@@ -1,4 +1,4 @@
-#include "rewards/sandbox/sandbox.h"
+#include "sandbox/sandbox.h"
 
 #include <fcntl.h>
 #include <linux/audit.h>
@@ -32,7 +32,7 @@
 
 #include "core/error.h"
 
-namespace vecrl::rewards {
+namespace vecrl::sandbox {
 namespace {
 
 constexpr const char* kWorkDir = "/tmp/box";
@@ -381,4 +381,4 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
   return result;
 }
 
-}  // namespace vecrl::rewards
+}  // namespace vecrl::sandbox

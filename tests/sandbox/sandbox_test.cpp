@@ -1,27 +1,21 @@
-// The code-execution sandbox against escape attempts, and the code reward on HumanEval and MBPP.
+// The code-execution sandbox against escape attempts.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "core/jsonl.h"
-#include "rewards/reward_set.h"
-#include "rewards/sandbox/sandbox.h"
-#include "rewards/verifiable/code_program.h"
-#include "tests/rewards/reward_fixture.h"
+#include "core/parallel.h"
+#include "sandbox/sandbox.h"
 
 using namespace vecrl;
-using namespace vecrl::testing;
-using rewards::run_sandboxed;
-using rewards::SandboxLimits;
+using sandbox::run_sandboxed;
+using sandbox::SandboxLimits;
 
 namespace {
 
-rewards::SandboxResult python(const std::string& source, SandboxLimits limits = {}) {
+sandbox::SandboxResult python(const std::string& source, SandboxLimits limits = {}) {
   return run_sandboxed({"/usr/bin/python3", "-I", "main.py"}, {{"main.py", source}}, limits);
 }
-
-std::string data(const std::string& rel) { return std::string(VECRL_SHARED_DATA) + "/" + rel; }
 
 }  // namespace
 
@@ -143,86 +137,11 @@ TEST(Sandbox, FloodingOutputIsCappedAndKilled) {
   EXPECT_LT(r.wall_s, 5.0);  // killed at the cap, not after printing 1 GB
 }
 
-TEST(CodeProgram, ForgedResultLinesDoNotCount) {
-  // The solution prints result lines of its own: with another marker they are ignored, and with the
-  // right one (which the module draws at random per run) the repeated index counts as failed.
-  const std::vector<std::string> asserts{"assert f(1) == 1", "assert f(2) == 3", "assert f(3) == 3"};
-  const auto program = rewards::code::assert_list_program(
-      "print('m 1 PASS')\nprint('other 1 PASS')\ndef f(x): return x", asserts, "", "m");
-  auto r = python(program.source);
-  ASSERT_TRUE(r.ok()) << r.describe() << r.stderr_text;
-  EXPECT_EQ(rewards::code::read_results(r.stdout_text, program), (std::vector<bool>{true, false, true}));
-  const auto forged_pass = rewards::code::assert_list_program("print('m 1 PASS')\ndef f(x): return 3", asserts, "", "m");
-  auto f = python(forged_pass.source);
-  EXPECT_EQ(rewards::code::read_results(f.stdout_text, forged_pass), (std::vector<bool>{false, false, true}));
-}
-
-TEST(CodeProgram, VerpoWorkedExample) {
-  // algorithms.md §9.5: pass rows [1,1,0], [1,0,0], [1,1,1], [0,0,0] -> r = [0.5, 0.1667, 2.0, 0].
-  const auto r = rewards::code::verpo_rewards({{true, true, false}, {true, false, false}, {true, true, true},
-                                               {false, false, false}});
-  ASSERT_EQ(r.size(), 4u);
-  EXPECT_NEAR(r[0], 0.5, 1e-4);
-  EXPECT_NEAR(r[1], 0.1667, 1e-4);
-  EXPECT_NEAR(r[2], 2.0, 1e-4);
-  EXPECT_NEAR(r[3], 0.0, 1e-4);
-  EXPECT_EQ(rewards::code::extract_code("text\n```python\nx = 1\n```\nmore"), "x = 1\n");
-}
-
-TEST(CodeReward, AllHumanEvalCanonicalSolutionsPass) {
-  auto records = core::read_records(data("datasets/humaneval/HumanEval.jsonl.gz")).records;
-  ASSERT_EQ(records.size(), 164u);
-  std::vector<std::string> responses;
-  for (const auto& r : records) responses.push_back(r["canonical_solution"]);
-  rewards::RewardSet set(specs("rewards: [{type: code}]"), {8, {}});
-  auto m = set.score(rollouts(responses, {}, records));
-  EXPECT_TRUE(m.valid.all().item<bool>());
-  std::vector<std::string> failing;
-  auto passed = column(m, 0);
-  for (std::size_t i = 0; i < passed.size(); ++i)
-    if (passed[i] != 1.0f) failing.push_back(records[i]["task_id"]);
-  EXPECT_TRUE(failing.empty()) << failing.size() << " failed, first " << failing[0];
-  // A wrong solution fails.
-  records[0]["canonical_solution"] = "    return False\n";
-  auto wrong = set.score(rollouts({"    return True\n"}, {}, {records[0]}));
-  EXPECT_EQ(column(wrong, 0), (std::vector<float>{0}));
-}
-
-TEST(CodeReward, AllMbppReferenceSolutionsPassWithTheirSetupCode) {
-  auto records = core::read_records(data("datasets/mbpp/mbpp.jsonl")).records;
-  ASSERT_EQ(records.size(), 974u);
-  std::vector<std::string> responses;
-  for (const auto& r : records) responses.push_back(r["code"]);
-  // 974 programs take ~18 s on 2 idle cores; the module timeout only has to catch a hang.
-  rewards::RewardSet set(specs("rewards: [{type: code, timeout_s: 300}]"), {8, {}});
-  auto m = set.score(rollouts(responses, {}, records));
-  EXPECT_TRUE(m.valid.all().item<bool>());
-  std::vector<int64_t> failing;
-  auto passed = column(m, 0);
-  for (std::size_t i = 0; i < passed.size(); ++i)
-    if (passed[i] != 1.0f) failing.push_back(records[i]["task_id"].get<int64_t>());
-  EXPECT_EQ(failing, std::vector<int64_t>{});
-
-  // The commonly quoted 972/974 comes from skipping `test_setup_code`: tasks 367 and 927 assert on
-  // trees built there. Without the setup the same two fail (only tasks with setup code are rerun).
-  std::vector<nlohmann::json> with_setup;
-  std::vector<std::string> their_code;
-  for (const auto& r : records)
-    if (!r.value("test_setup_code", "").empty()) with_setup.push_back(r), their_code.push_back(r["code"]);
-  rewards::RewardSet no_setup(specs("rewards: [{type: code, setup_field: ''}]"), {8, {}});
-  auto skipped = no_setup.score(rollouts(their_code, {}, with_setup));
-  failing.clear();
-  auto skipped_passed = column(skipped, 0);
-  for (std::size_t i = 0; i < skipped_passed.size(); ++i)
-    if (skipped_passed[i] != 1.0f) failing.push_back(with_setup[i]["task_id"].get<int64_t>());
-  EXPECT_EQ(failing, (std::vector<int64_t>{367, 927}));
-}
-
 TEST(Sandbox, ConcurrentBoxesDoNotHoldEachOthersPipes) {
   SandboxLimits limits;
   limits.wall_s = 5.0;
-  std::vector<rewards::SandboxResult> results(16);
-  rewards::parallel_for(16, 8, [&](int64_t i) { results[i] = python("print(" + std::to_string(i) + ")", limits); });
+  std::vector<sandbox::SandboxResult> results(16);
+  core::parallel_for(16, 8, [&](int64_t i) { results[i] = python("print(" + std::to_string(i) + ")", limits); });
   for (int i = 0; i < 16; ++i) {
     EXPECT_TRUE(results[i].ok()) << i << ": " << results[i].describe();
     EXPECT_EQ(results[i].stdout_text, std::to_string(i) + "\n");
@@ -232,7 +151,7 @@ TEST(Sandbox, ConcurrentBoxesDoNotHoldEachOthersPipes) {
 
 TEST(Sandbox, ProcessIsolationStillLimitsAndBlocksTheNetwork) {
   SandboxLimits limits;
-  limits.isolation = rewards::SandboxIsolation::kProcess;
+  limits.isolation = sandbox::SandboxIsolation::kProcess;
   limits.wall_s = 1.0;
   auto ok = python("print(open('main.py').read()[:5])", limits);
   EXPECT_EQ(ok.isolation, "process");
