@@ -1,6 +1,6 @@
 #include "agents/agent_loop.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 // `vecrl advantage`: advantages of reward vectors given as JSON, through the same estimators as
 // training. The JSON parsing (the edge) lives here; the numerics stay in algorithms/.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <fstream>
 #include <iostream>

@@ -1,7 +1,8 @@
 // `vecrl bench generate|train`: throughput figures next to the machine's ceilings measured in the
 // same process, and optionally a naive baseline run in the same process for a ratio.
 #include <sys/resource.h>
-#include <torch/torch.h>
+#include <torch/cuda.h>
+#include <torch/types.h>
 
 #include <unistd.h>
 

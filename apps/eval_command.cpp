@@ -1,6 +1,6 @@
 // vecrl eval: evaluates a model on the run config's eval set with the run's reward modules and
 // writes the JSON report (every completion with its reward vector) plus the metrics on stdout.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <filesystem>
 #include <fstream>

@@ -1,5 +1,5 @@
 #include <algorithm>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <filesystem>
 #include <iostream>

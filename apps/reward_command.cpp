@@ -1,6 +1,6 @@
 // vecrl reward: scores records from a file with exactly the reward modules and options a run
 // would use, one JSON line per record, so a reward can be debugged before any training.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <iostream>
 #include <nlohmann/json.hpp>

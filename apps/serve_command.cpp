@@ -6,7 +6,7 @@
 // lines) until chat templates land.
 #include <httplib.h>
 #include <signal.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <atomic>
 #include <chrono>

@@ -1,7 +1,8 @@
 #include "core/hardware_limits.h"
 
 #include <dlfcn.h>
-#include <torch/torch.h>
+#include <torch/cuda.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <chrono>

@@ -67,4 +67,4 @@ struct Registration {
 // VECRL_REGISTER(registry_expression, "name", factory_lambda)
 #define VECRL_REGISTER(registry, name, ...)                                                   \
   static const ::vecrl::core::Registration<std::decay_t<decltype(registry)>> VECRL_CONCAT( \
-      vecrl_registration_, __LINE__)(registry, name, __VA_ARGS__)
+      vecrl_registration_, __COUNTER__)(registry, name, __VA_ARGS__)

@@ -1,6 +1,6 @@
 #include "models/hf_export.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <filesystem>
 #include <fstream>

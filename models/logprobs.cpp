@@ -1,6 +1,7 @@
 #include "models/logprobs.h"
 
-#include <torch/torch.h>
+#include <torch/autograd.h>
+#include <torch/types.h>
 
 #include "core/error.h"
 #include "models/generation.h"

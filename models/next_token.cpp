@@ -1,6 +1,6 @@
 #include "models/next_token.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "core/error.h"
 

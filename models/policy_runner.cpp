@@ -1,6 +1,6 @@
 #include "models/policy_runner.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "models/hf_checkpoint.h"
 

@@ -1,6 +1,6 @@
 #include "models/sampler.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "core/error.h"
 #include "core/seeds.h"

@@ -1,6 +1,8 @@
 #include "models/transformer.h"
 
-#include <torch/torch.h>
+#include <torch/autograd.h>
+#include <torch/nn/functional/linear.h>
+#include <torch/types.h>
 #include <torch/version.h>
 
 #include <cmath>

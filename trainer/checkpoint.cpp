@@ -1,7 +1,9 @@
 #include "trainer/checkpoint.h"
 
 #include <fcntl.h>
-#include <torch/torch.h>
+#include <torch/optim/optimizer.h>
+#include <torch/serialize.h>
+#include <torch/types.h>
 #include <unistd.h>
 
 #include <cstdlib>

@@ -1,6 +1,6 @@
 #include "trainer/logprob_pass.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <chrono>
 

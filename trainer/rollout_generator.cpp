@@ -1,6 +1,6 @@
 #include "trainer/rollout_generator.h"
 
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include "agents/agent_loop.h"
 #include "models/generation.h"

@@ -1,7 +1,7 @@
 #include "trainer/sft_trainer.h"
 
 #include <spdlog/spdlog.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <chrono>
 #include <iomanip>

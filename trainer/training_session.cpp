@@ -1,7 +1,10 @@
 #include "trainer/training_session.h"
 
 #include <spdlog/spdlog.h>
-#include <torch/torch.h>
+#include <torch/optim/adamw.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/types.h>
+#include <torch/utils.h>
 
 #include <filesystem>
 #include <limits>

@@ -1,7 +1,7 @@
 // local judge: the policy or the frozen reference model (or a model folder of its own) answers in
 // process. P(yes) compares the next-token log-probs of the yes and no spellings (" yes", "Yes", ...)
 // after the question.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 #include <mutex>

@@ -7,7 +7,7 @@
 // the trained variants (always under the trained policy): an SFT term on a* for logprob, divided
 // by |a*| for avg_logprob, scaled by p(a* | z) for prob. JEPO is the `jepo` advantage estimator
 // over the logprob dimension; it weights the term by p_i / sum_j p_j within the group.
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <cmath>
 

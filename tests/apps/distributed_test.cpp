@@ -1,5 +1,6 @@
 // Data parallel on CPU (Gloo): world-size independence, torchrun, and failures. Each test runs
 // real `vecrl train` processes on loopback.
+#include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -16,7 +16,7 @@ std::string temp(const std::string& name, const std::string& text) {
   return path;
 }
 
-std::string error_of(const std::string& path, bool skip = false) {
+std::string record_error_of(const std::string& path, bool skip = false) {
   try {
     read_records(path, {skip});
   } catch (const vecrl::core::Error& e) {
@@ -51,16 +51,16 @@ TEST(Records, GzipLinesMatchThePlainFile) {
 
 TEST(Records, BadRecordsNameTheLineOrAreSkippedAndCounted) {
   const auto path = temp("bad.jsonl", "{\"a\": 1}\n{not json\n[1, 2]\n{\"a\": 4}\n");
-  EXPECT_NE(error_of(path).find("bad.jsonl:2: not valid JSON"), std::string::npos) << error_of(path);
+  EXPECT_NE(record_error_of(path).find("bad.jsonl:2: not valid JSON"), std::string::npos) << record_error_of(path);
   auto skipped = read_records(path, {true});
   EXPECT_EQ(skipped.records.size(), 2u);
   EXPECT_EQ(skipped.skipped, 2);
   EXPECT_EQ(skipped.lines, (std::vector<int64_t>{1, 4}));
-  EXPECT_NE(error_of(temp("array.jsonl", "[1]\n")).find("array.jsonl:1: expected a JSON object, found array"),
+  EXPECT_NE(record_error_of(temp("array.jsonl", "[1]\n")).find("array.jsonl:1: expected a JSON object, found array"),
             std::string::npos);
-  EXPECT_NE(error_of(temp("empty.jsonl", "\n\n")).find("empty.jsonl: no records"), std::string::npos);
-  EXPECT_NE(error_of(temp("list.json", "{\"a\": 1}")).find("must be a list of objects"), std::string::npos);
-  EXPECT_NE(error_of(temp("items.json", "[{\"a\": 1}, 3]")).find("items.json: item 2: expected a JSON object"),
+  EXPECT_NE(record_error_of(temp("empty.jsonl", "\n\n")).find("empty.jsonl: no records"), std::string::npos);
+  EXPECT_NE(record_error_of(temp("list.json", "{\"a\": 1}")).find("must be a list of objects"), std::string::npos);
+  EXPECT_NE(record_error_of(temp("items.json", "[{\"a\": 1}, 3]")).find("items.json: item 2: expected a JSON object"),
             std::string::npos);
   vecrl::core::RecordReadOptions small;
   small.max_line_bytes = 10;
@@ -71,7 +71,7 @@ TEST(Records, BadRecordsNameTheLineOrAreSkippedAndCounted) {
     EXPECT_NE(std::string(e.what()).find("long.jsonl:1: line of 19 bytes exceeds the limit of 10"), std::string::npos)
         << e.what();
   }
-  EXPECT_NE(error_of("/nonexistent.jsonl").find("/nonexistent.jsonl: cannot open"), std::string::npos);
+  EXPECT_NE(record_error_of("/nonexistent.jsonl").find("/nonexistent.jsonl: cannot open"), std::string::npos);
 }
 
 // Regressions from fuzzing (scripts/fuzz.sh dataset): a bad gzip line used to leak the open gzip
@@ -89,5 +89,5 @@ TEST(Records, GzipBadLinesAndNulBytesBehaveAsInPlainFiles) {
   EXPECT_EQ(gz.lines, plain.lines);
   EXPECT_EQ(gz.skipped, plain.skipped);
   EXPECT_EQ(gz.skipped, 2);  // the NUL line is malformed JSON in both, not a truncated valid one
-  EXPECT_NE(error_of(gz_path).find("nul.jsonl.gz:2:"), std::string::npos) << error_of(gz_path);
+  EXPECT_NE(record_error_of(gz_path).find("nul.jsonl.gz:2:"), std::string::npos) << record_error_of(gz_path);
 }

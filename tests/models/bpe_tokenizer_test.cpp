@@ -19,7 +19,7 @@ namespace {
 
 const std::string kTokenizers = std::string(VECRL_SHARED_DATA) + "/tokenizers";
 
-const nlohmann::json& golden() {
+const nlohmann::json& bpe_golden() {
   static const nlohmann::json items = [] {
     std::ifstream in(std::string(VECRL_SOURCE_DIR) + "/tests/models/data/bpe_golden.json");
     return nlohmann::json::parse(in);
@@ -44,7 +44,7 @@ bool is_nfc(const std::string& text) {
 
 void expect_matches_reference(const models::Tokenizer& tokenizer, const char* name, bool normalizes) {
   int compared = 0, mismatches = 0, round_trip_failures = 0;
-  for (const auto& item : golden()) {
+  for (const auto& item : bpe_golden()) {
     if (!item.contains(name)) continue;
     ++compared;
     const auto text = item["text"].get<std::string>();

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "tests/test_paths.h"
 #include "core/error.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
@@ -10,7 +11,6 @@ using namespace vecrl;
 
 namespace {
 
-const std::string kStories = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
 
 models::GenerationOptions greedy(int64_t n) {
   models::GenerationOptions o;
@@ -29,7 +29,7 @@ std::vector<int64_t> generated(const models::Generation& g, int64_t i) {
 
 class Generation : public ::testing::Test {
  protected:
-  models::PolicyRunner runner{kStories, false};
+  models::PolicyRunner runner{test::stories260k(), false};
 };
 
 }  // namespace

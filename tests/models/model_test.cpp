@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "tests/test_paths.h"
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "models/generation.h"
@@ -19,12 +20,11 @@ using namespace vecrl;
 
 namespace {
 
-const std::string kStories = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
 
 // An independent float64 forward of the HF Llama checkpoint: one sequence, no batching, no cache,
 // written from the HF modeling code's equations rather than from models/.
 std::vector<double> reference_logprobs(const std::vector<int64_t>& ids) {
-  auto w = core::read_safetensors(kStories + "/model.safetensors");
+  auto w = core::read_safetensors(test::stories260k() + "/model.safetensors");
   auto W = [&](const std::string& name) { return w.at(name).to(torch::kDouble); };
   const int64_t D = 64, H = 8, Hkv = 4, d = D / H, L = 5, T = static_cast<int64_t>(ids.size());
   auto rms = [](const torch::Tensor& x, const torch::Tensor& g) {
@@ -74,7 +74,7 @@ std::vector<int64_t> row(const torch::Tensor& t, int64_t i) {
 }  // namespace
 
 TEST(Stories260K, GreedyFromBosReproducesThePublishedText) {
-  models::PolicyRunner runner(kStories, false);
+  models::PolicyRunner runner(test::stories260k(), false);
   models::GenerationOptions o;
   o.sampler.temperature = 0;
   o.max_new_tokens = 60;
@@ -94,7 +94,7 @@ TEST(Stories260K, GreedyFromBosReproducesThePublishedText) {
 }
 
 TEST(Stories260K, ScoreMatchesAFloat64Reference) {
-  models::PolicyRunner runner(kStories, false);
+  models::PolicyRunner runner(test::stories260k(), false);
   torch::NoGradGuard no_grad;
   for (const std::string text : {"Once upon a time, there was a little girl.", "The cat sat on a big mat and smiled!",
                                  "Tom and Sue went to the park. They played with a red ball."}) {
@@ -111,7 +111,7 @@ TEST(Stories260K, ScoreMatchesAFloat64Reference) {
 }
 
 TEST(Stories260K, ChunkedLogprobsEqualUnchunked) {
-  models::PolicyRunner runner(kStories, false);
+  models::PolicyRunner runner(test::stories260k(), false);
   torch::NoGradGuard no_grad;
   auto [prompt, mask] = models::left_pad({{1, 403, 407}, {1}}, 2);
   auto response = torch::randint(3, 512, {2, 17});
@@ -157,7 +157,7 @@ TEST(FusedLogprobs, ValuesAndGradientsEqualPlainAutograd) {
 
 TEST(Stories260K, ActivationCheckpointingGivesTheSameGradients) {
   auto gradients = [](bool checkpointing) {
-    models::PolicyRunner runner(kStories, false);
+    models::PolicyRunner runner(test::stories260k(), false);
     auto& model = runner.policy();
     model->train();
     model->set_activation_checkpointing(checkpointing);
@@ -193,8 +193,8 @@ TEST(Stories260K, ActivationCheckpointingGivesTheSameGradients) {
 TEST(HfCheckpoint, RejectsMissingUnexpectedAndMisshapenTensors) {
   const fs::path dir = fs::path(::testing::TempDir()) / "broken_model";
   fs::create_directories(dir);
-  fs::copy_file(kStories + "/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
-  auto tensors = core::read_safetensors(kStories + "/model.safetensors");
+  fs::copy_file(test::stories260k() + "/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+  auto tensors = core::read_safetensors(test::stories260k() + "/model.safetensors");
   auto expect_error = [&](const std::map<std::string, at::Tensor>& t, const std::string& needle) {
     core::write_safetensors((dir / "model.safetensors").string(), t);
     try {
@@ -218,7 +218,7 @@ TEST(HfCheckpoint, RejectsMissingUnexpectedAndMisshapenTensors) {
 TEST(HfCheckpoint, UnsupportedModelTypeIsNamed) {
   const fs::path dir = fs::path(::testing::TempDir()) / "gpt_model";
   fs::create_directories(dir);
-  std::ifstream in(kStories + "/config.json");
+  std::ifstream in(test::stories260k() + "/config.json");
   auto j = nlohmann::json::parse(in);
   j["model_type"] = "gpt_neox";
   std::ofstream(dir / "config.json") << j.dump();
@@ -257,7 +257,7 @@ TEST(Attention, FusedEqualsTheWrittenOutMathWithRaggedMasks) {
 
 TEST(Stories260K, FusedAttentionGivesTheSameLogprobsGradientsAndGreedyText) {
   auto run = [](bool fused) {
-    models::PolicyRunner runner(kStories, false);
+    models::PolicyRunner runner(test::stories260k(), false);
     auto& model = runner.policy();
     model->set_fused_attention(fused);
     models::GenerationOptions o;
@@ -316,7 +316,7 @@ TEST(WeightCasts, NoGradCastsAreKeptUntilTheWeightChanges) {
 
 TEST(Stories260K, Bfloat16ComputeTracksFloat32WithFloat32Masters) {
   auto run = [](at::ScalarType dtype) {
-    models::PolicyRunner runner(kStories, false);
+    models::PolicyRunner runner(test::stories260k(), false);
     auto& model = runner.policy();
     model->set_compute_dtype(dtype);
     model->train();

@@ -1,6 +1,7 @@
 // The code reward: its harness programs and the reference solutions of HumanEval and MBPP.
 #include <gtest/gtest.h>
 
+#include "tests/test_paths.h"
 #include "core/jsonl.h"
 #include "rewards/reward_set.h"
 #include "rewards/verifiable/code_program.h"
@@ -16,7 +17,6 @@ sandbox::SandboxResult python(const std::string& source) {
   return sandbox::run_sandboxed({"/usr/bin/python3", "-I", "main.py"}, {{"main.py", source}}, {});
 }
 
-std::string data(const std::string& rel) { return std::string(VECRL_SHARED_DATA) + "/" + rel; }
 
 }  // namespace
 
@@ -47,7 +47,7 @@ TEST(CodeProgram, VerpoWorkedExample) {
 }
 
 TEST(CodeReward, AllHumanEvalCanonicalSolutionsPass) {
-  auto records = core::read_records(data("datasets/humaneval/HumanEval.jsonl.gz")).records;
+  auto records = core::read_records(vecrl::test::shared_data("datasets/humaneval/HumanEval.jsonl.gz")).records;
   ASSERT_EQ(records.size(), 164u);
   std::vector<std::string> responses;
   for (const auto& r : records) responses.push_back(r["canonical_solution"]);
@@ -66,7 +66,7 @@ TEST(CodeReward, AllHumanEvalCanonicalSolutionsPass) {
 }
 
 TEST(CodeReward, AllMbppReferenceSolutionsPassWithTheirSetupCode) {
-  auto records = core::read_records(data("datasets/mbpp/mbpp.jsonl")).records;
+  auto records = core::read_records(vecrl::test::shared_data("datasets/mbpp/mbpp.jsonl")).records;
   ASSERT_EQ(records.size(), 974u);
   std::vector<std::string> responses;
   for (const auto& r : records) responses.push_back(r["code"]);

@@ -1,13 +1,10 @@
 #include <gtest/gtest.h>
 
+#include "tests/test_paths.h"
 #include "core/jsonl.h"
 #include "rewards/verifiable/math_answer.h"
 
 using namespace vecrl::rewards::math;
-
-namespace {
-std::string data(const std::string& rel) { return std::string(VECRL_SHARED_DATA) + "/" + rel; }
-}  // namespace
 
 TEST(MathAnswer, ExtractsInPriorityOrder) {
   EXPECT_EQ(extract_final_answer("so \\boxed{\\frac{1}{\\sqrt{2}}} and 7").value(), "\\frac{1}{\\sqrt{2}}");
@@ -45,7 +42,7 @@ TEST(MathAnswer, EquivalenceCoversTheDocumentedForms) {
 }
 
 TEST(MathAnswer, EveryGsm8kTestAnswerMatchesItself) {
-  auto records = vecrl::core::read_records(data("datasets/gsm8k/test.jsonl")).records;
+  auto records = vecrl::core::read_records(vecrl::test::shared_data("datasets/gsm8k/test.jsonl")).records;
   ASSERT_EQ(records.size(), 1319u);
   for (const auto& r : records) {
     const std::string solution = r["answer"];
@@ -62,7 +59,7 @@ TEST(MathAnswer, EveryGsm8kTestAnswerMatchesItself) {
 }
 
 TEST(MathAnswer, EveryMath500AnswerMatchesItselfAndMostSolutionsMatchTheirAnswer) {
-  auto records = vecrl::core::read_records(data("datasets/math500/test.jsonl")).records;
+  auto records = vecrl::core::read_records(vecrl::test::shared_data("datasets/math500/test.jsonl")).records;
   ASSERT_EQ(records.size(), 500u);
   int solutions_agree = 0;
   for (const auto& r : records) {
