@@ -44,12 +44,45 @@ vecrl_install_packages() {
   fi
 }
 
-# vecrl_build [extra cmake args...]: Release build into $VECRL_BUILD_DIR (default build/; precompiled
-# headers, ccache when present).
-vecrl_build() {
-  local jobs
-  jobs=$(nproc)
+# vecrl_configure [extra cmake args...]: Release configuration of $VECRL_BUILD_DIR (default build/;
+# unity batches, ccache when present).
+vecrl_configure() {
   export CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
   cmake -S "$VECRL_ROOT" -B "${VECRL_BUILD_DIR:-$VECRL_ROOT/build}" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@"
-  cmake --build "${VECRL_BUILD_DIR:-$VECRL_ROOT/build}" -j "$jobs"
+}
+
+# vecrl_compile [target...]: builds the targets (all of them when none is named) on every core.
+vecrl_compile() {
+  local targets=()
+  for t in "$@"; do targets+=(--target "$t"); done
+  cmake --build "${VECRL_BUILD_DIR:-$VECRL_ROOT/build}" -j "$(nproc)" "${targets[@]}"
+}
+
+# vecrl_build [extra cmake args...]: configure, then build everything.
+vecrl_build() {
+  vecrl_configure "$@"
+  vecrl_compile
+}
+
+# Phases with their wall-clock time: vecrl_phase NAME starts one (ending the previous one),
+# vecrl_phases_done ends the last and prints them all.
+VECRL_PHASE_REPORT=()
+VECRL_PHASE_NAME=""
+vecrl_phase() {
+  local now
+  now=$(date +%s)
+  if [[ -n $VECRL_PHASE_NAME ]]; then
+    local took=$((now - VECRL_PHASE_START))
+    VECRL_PHASE_REPORT+=("$(printf '%-10s %4d s' "$VECRL_PHASE_NAME" "$took")")
+    echo "== $VECRL_PHASE_NAME took ${took} s"
+  fi
+  VECRL_PHASE_NAME=$1
+  VECRL_PHASE_START=$now
+  [[ -n $VECRL_PHASE_NAME ]] && echo "== $VECRL_PHASE_NAME"
+  return 0
+}
+vecrl_phases_done() {
+  vecrl_phase ""
+  echo "== time per phase:"
+  printf '   %s\n' "${VECRL_PHASE_REPORT[@]}"
 }

@@ -16,8 +16,8 @@ for arg in "$@"; do
     *) echo "error: unknown argument '$arg' (expected --sanitize)"; exit 2 ;;
   esac
 done
+vecrl_phase packages
 vecrl_install_packages
-start=$(date +%s)
 cmake_args=()
 if ((sanitize)); then
   export VECRL_BUILD_DIR="$VECRL_ROOT/build-sanitize"
@@ -27,12 +27,17 @@ if ((sanitize)); then
   export LSAN_OPTIONS="suppressions=$VECRL_ROOT/scripts/lsan.supp:print_suppressions=0"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 fi
-vecrl_build "${cmake_args[@]}"
-echo "== build took $(( $(date +%s) - start )) s"
+vecrl_phase configure
+vecrl_configure "${cmake_args[@]}"
+vecrl_phase build
+vecrl_compile
 [[ -d "$VECRL_ROOT/../shared/data" ]] || { echo "error: ../shared/data is missing beside the repository"; exit 1; }
 cd "${VECRL_BUILD_DIR:-$VECRL_ROOT/build}"
+vecrl_phase tests
 ctest --output-on-failure -j "$(nproc)" --timeout 1200
 # The fuzzers, briefly (a few seconds per target, after their build); VECRL_FUZZ_SECONDS=0 skips.
 if ((!sanitize)) && (( ${VECRL_FUZZ_SECONDS:-5} > 0 )); then
+  vecrl_phase fuzzers
   "$VECRL_ROOT/scripts/fuzz.sh" "${VECRL_FUZZ_SECONDS:-5}"
 fi
+vecrl_phases_done
