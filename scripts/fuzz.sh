@@ -43,14 +43,33 @@ libs_of() {
   esac
 }
 
+build_target() {
+  local target=$1 flags=""
+  [[ "$target" == safetensors ]] && flags="$TORCH_FLAGS"
+  # shellcheck disable=SC2046
+  $CXX $flags "fuzz/${target}_fuzz.cpp" $(sources_of "$target") -o "$OUT/${target}_fuzz" $(libs_of "$target") \
+    >"$OUT/${target}.build.log" 2>&1
+}
+
+# Build every target first, as many at once as there are cores (each is one clang process).
+echo "== building ${TARGETS[*]} ($(nproc) at a time)"
+declare -A build_pid
+for target in "${TARGETS[@]}"; do
+  while (( $(jobs -rp | wc -l) >= $(nproc) )); do wait -n || true; done
+  build_target "$target" &
+  build_pid[$target]=$!
+done
+for target in "${TARGETS[@]}"; do
+  if ! wait "${build_pid[$target]}"; then
+    echo "!! $target: build failed"
+    cat "$OUT/${target}.build.log"
+    exit 1
+  fi
+done
+
 status=0
 for target in "${TARGETS[@]}"; do
   binary="$OUT/${target}_fuzz"
-  flags=""
-  [[ "$target" == safetensors ]] && flags="$TORCH_FLAGS"
-  echo "== building $target"
-  # shellcheck disable=SC2046
-  $CXX $flags "fuzz/${target}_fuzz.cpp" $(sources_of "$target") -o "$binary" $(libs_of "$target")
   corpus="$OUT/corpus/$target"
   crashes="$OUT/crashes/$target"
   mkdir -p "$corpus" "$crashes"
