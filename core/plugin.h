@@ -7,7 +7,8 @@
 
 // Bumped whenever a registry interface (AdvantageEstimator, PolicyLoss, RewardModule, their input
 // structs or the ConfigNode API) changes incompatibly.
-#define VECRL_PLUGIN_ABI_VERSION 1
+// 2: AdvantageInput gained token_penalty and group_keys; PolicyLoss split into surrogate/regularizers.
+#define VECRL_PLUGIN_ABI_VERSION 2
 
 #define VECRL_PLUGIN() \
   extern "C" __attribute__((visibility("default"))) int vecrl_plugin_abi_version() { return VECRL_PLUGIN_ABI_VERSION; }

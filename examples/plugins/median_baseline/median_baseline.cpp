@@ -44,6 +44,9 @@ class MedianBaseline : public algorithms::AdvantageEstimator {
     return core::Advantages::single(adv.reshape({P * G}));
   }
 
+  // weighted_scalar_reward already subtracts the KL penalty in the reward from the total.
+  algorithms::KlInReward kl_in_reward() const override { return algorithms::KlInReward::kOnCombinedReward; }
+
  private:
   MedianBaselineOptions options_;
 };
