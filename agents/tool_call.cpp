@@ -1,4 +1,5 @@
 #include "agents/tool_call.h"
+#include "core/json_input.h"
 
 namespace vecrl::agents {
 
@@ -14,7 +15,7 @@ ParsedTurn parse_tool_call(const std::string& turn, const ToolCallFormat& format
     return out;
   }
   const auto body = turn.substr(body_start, close - body_start);
-  auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  auto json = core::try_parse_json(body);
   if (json.is_discarded() || !json.is_object()) {
     out.error = "malformed tool call: the body must be a JSON object {\"name\": ..., \"arguments\": {...}}";
     return out;
@@ -27,7 +28,7 @@ ParsedTurn parse_tool_call(const std::string& turn, const ToolCallFormat& format
   call.name = json["name"].get<std::string>();
   if (json.contains("arguments")) {
     auto arguments = json["arguments"];
-    if (arguments.is_string()) arguments = nlohmann::json::parse(arguments.get<std::string>(), nullptr, false);
+    if (arguments.is_string()) arguments = core::try_parse_json(arguments.get<std::string>());
     if (arguments.is_discarded() || !arguments.is_object()) {
       out.error = "malformed tool call: \"arguments\" must be a JSON object";
       return out;

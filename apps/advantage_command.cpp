@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "algorithms/advantage.h"
+#include "core/json_input.h"
 #include "apps/commands.h"
 #include "core/plugin.h"
 
@@ -158,12 +159,7 @@ int run_advantage(const AdvantageArgs& args) {
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   const std::string source = args.file.empty() ? "<stdin>" : args.file;
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::exception& e) {
-    throw core::Error(core::str_cat(source, ": not valid JSON: ", e.what()));
-  }
+  const json doc = core::parse_json(text, source);
   ParsedInput input;
   try {
     input = parse(doc);

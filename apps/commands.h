@@ -143,6 +143,8 @@ struct ServeArgs {
   int64_t max_body_kb = 1024;
   int64_t max_tokens = 1024;
   int threads = 0;
+  int max_connections = 64;         // connections served at once (more wait for a free worker)
+  double request_timeout_s = 10.0;  // for a request to arrive, and for its response to leave
 };
 int run_serve(const ServeArgs& args);
 

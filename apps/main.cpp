@@ -26,6 +26,7 @@ void add_inference_options(CLI::App* cmd, std::string& device, std::string& dtyp
 
 int main(int argc, char** argv) {
   using namespace vecrl::apps;
+  vecrl::core::log_to_stderr();
   CLI::App app{"vecrl: reinforcement-learning post-training of language models with vector rewards"};
   app.set_version_flag("--version", std::string("vecrl ") + VECRL_VERSION);
   app.require_subcommand(1);
@@ -212,6 +213,11 @@ a per-dimension summary goes to stderr.)");
   serve_cmd->add_option("--max-body-kb", serve.max_body_kb, "largest request body (larger: HTTP 413)")->capture_default_str()->check(CLI::PositiveNumber);
   serve_cmd->add_option("--max-tokens", serve.max_tokens, "largest max_tokens a request may ask for")->capture_default_str()->check(CLI::PositiveNumber);
   serve_cmd->add_option("--threads", serve.threads, "CPU threads; 0 = all cores")->capture_default_str();
+  serve_cmd->add_option("--max-connections", serve.max_connections, "connections served at once; more wait")
+      ->capture_default_str()->check(CLI::Range(1, 4096));
+  serve_cmd->add_option("--request-timeout-s", serve.request_timeout_s,
+                        "seconds for a request's headers and body to arrive (and its response to leave); a slower client is disconnected")
+      ->capture_default_str()->check(CLI::Range(0.1, 3600.0));
 
   CLI11_PARSE(app, argc, argv);
   try {

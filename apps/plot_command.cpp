@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "apps/commands.h"
+#include "core/json_input.h"
 #include "core/error.h"
 
 namespace vecrl::apps {
@@ -31,11 +32,7 @@ Run read_run(const std::string& dir) {
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      run.steps.push_back(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::exception& e) {
-      throw core::Error(core::str_cat(path.string(), ":", n, ": not valid JSON: ", e.what()));
-    }
+    run.steps.push_back(core::parse_json(line, path.string() + ":" + std::to_string(n)));
   }
   VECRL_CHECK(!run.steps.empty(), path.string(), ": no steps logged yet");
   return run;

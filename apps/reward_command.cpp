@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "apps/commands.h"
+#include "core/json_input.h"
 #include "core/config.h"
 #include "core/jsonl.h"
 #include "core/plugin.h"
@@ -44,8 +45,9 @@ std::vector<nlohmann::json> read_input(const std::string& file, std::vector<std:
   std::string line;
   for (int64_t number = 1; std::getline(std::cin, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto record = nlohmann::json::parse(line, nullptr, false);
-    VECRL_CHECK(!record.is_discarded() && record.is_object(), "stdin:", number, ": not a JSON object: ",
+    auto record = core::try_parse_json(line);
+    VECRL_CHECK(!record.is_discarded() && record.is_object(), "stdin:", number, ": not a JSON object (or nested deeper than ",
+                core::kMaxJsonDepth, " levels): ",
                 line.substr(0, 120));
     records.push_back(std::move(record));
     origins.push_back("stdin:" + std::to_string(number));

@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "apps/commands.h"
+#include "apps/connection_guard.h"
 #include "core/error.h"
+#include "core/json_input.h"
 #include "core/runtime.h"
 #include "models/generation.h"
 #include "models/next_token.h"
@@ -50,6 +52,8 @@ struct Completion {
   std::vector<std::vector<std::pair<int64_t, double>>> top;  // per generated token
 };
 
+constexpr int64_t kMaxRequestDepth = 32;  // an OpenAI request nests 4-5 levels
+
 class Server {
  public:
   Server(const ServeArgs& args) : args_(args), runner_(args.model, false) {
@@ -60,7 +64,11 @@ class Server {
   int run() {
     httplib::Server http;
     http.set_payload_max_length(static_cast<std::size_t>(args_.max_body_kb) * 1024);
+    http.new_task_queue = [this] {
+      return new_guarded_task_queue({args_.max_connections, args_.request_timeout_s});
+    };
     http.Get("/v1/models", [&](const httplib::Request&, httplib::Response& res) {
+      HandlerScope in_handler;
       reply(res, 200, {{"object", "list"}, {"data", {{{"id", name_}, {"object", "model"}, {"owned_by", "vecrl"}}}}});
     });
     http.Post("/v1/completions", [&](const httplib::Request& req, httplib::Response& res) {
@@ -107,6 +115,11 @@ class Server {
 
   template <class F>
   void handle(const httplib::Request& req, httplib::Response& res, F&& f) {
+    HandlerScope in_handler;
+    // nlohmann's parser copes with any depth, but printing or freeing a deep value recurses per level.
+    if (core::json_nesting_depth(req.body, kMaxRequestDepth) > kMaxRequestDepth)
+      return error(res, 400, "the request body nests arrays/objects deeper than " + std::to_string(kMaxRequestDepth) +
+                                 " levels");
     auto body = nlohmann::json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) return error(res, 400, "the request body is not a JSON object");
     try {
@@ -133,6 +146,11 @@ class Server {
     auto options = models::generation_options(sampler, max_tokens, tok, {tok.eos_id()}, {});
     options.seed = get_or<uint64_t>(body, "seed", 0);
     auto prompt_ids = models::encode_prompt(tok, prompt, true);
+    const int64_t context = runner_.policy()->config().max_position_embeddings;
+    if (static_cast<int64_t>(prompt_ids.size()) + max_tokens > context)
+      throw BadRequest("the prompt (" + std::to_string(prompt_ids.size()) + " tokens) plus max_tokens (" +
+                       std::to_string(max_tokens) + ") exceed the model's context length of " + std::to_string(context) +
+                       " tokens");
     std::lock_guard<std::mutex> lock(mutex_);  // one generation at a time
     auto gen = models::generate(runner_.policy(), {prompt_ids}, 1, options);
     Completion c;

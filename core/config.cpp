@@ -167,7 +167,13 @@ void ConfigNode::finish() const {
 
 void ConfigNode::read_value(const YAML::Node& n, bool& v) { v = scalar_as<bool>(n, "true or false"); }
 void ConfigNode::read_value(const YAML::Node& n, int& v) { v = scalar_as<int>(n, "an integer"); }
-void ConfigNode::read_value(const YAML::Node& n, int64_t& v) { v = scalar_as<int64_t>(n, "an integer"); }
+// Counts, sizes and steps: a value past 2^31 - 1 is a typo or an attack (group_size 4294967298),
+// never a setting, and products of such values overflow.
+void ConfigNode::read_value(const YAML::Node& n, int64_t& v) {
+  v = scalar_as<int64_t>(n, "an integer");
+  constexpr int64_t kLargest = 2147483647;
+  if (v > kLargest || v < -kLargest) throw Error(str_cat("must be within +-", kLargest, ", got ", v));
+}
 void ConfigNode::read_value(const YAML::Node& n, uint64_t& v) {
   v = scalar_as<uint64_t>(n, "a non-negative integer");
 }
@@ -199,14 +205,52 @@ void ConfigNode::read_value(const YAML::Node& n, std::vector<std::vector<double>
   }
 }
 
+namespace {
+
+// yaml-cpp keeps every pair of a mapping but looks keys up by the first one: a repeated key (two
+// `train:` blocks) would silently lose the second. An error naming both lines instead.
+void check_unique_keys(const YAML::Node& node, const std::string& file) {
+  if (node.IsSequence()) {
+    for (const auto& item : node) check_unique_keys(item, file);
+    return;
+  }
+  if (!node.IsMap()) return;
+  std::map<std::string, int> first_line;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it->first.IsScalar()) {
+      const auto [at, inserted] = first_line.emplace(it->first.Scalar(), it->first.Mark().line + 1);
+      if (!inserted)
+        throw Error(str_cat(file, ":", it->first.Mark().line + 1, ":", it->first.Mark().column + 1, ": key '",
+                            it->first.Scalar(), "' appears again (first at line ", at->second,
+                            "); YAML would keep only one of them"));
+    }
+    check_unique_keys(it->second, file);
+  }
+}
+
+}  // namespace
+
 YAML::Node load_yaml_file(const std::string& file) {
-  std::ifstream in(file);
+  std::ifstream in(file, std::ios::binary);
   if (!in) throw Error(str_cat(file, ": cannot open the config file"));
+  // Read no more than the cap: yaml-cpp takes ~250 bytes of memory per byte of YAML.
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigBytes)
+    throw Error(str_cat(file, ": the config file is larger than ", kMaxConfigBytes >> 20, " MiB; a run config is a few KB"));
+  std::vector<YAML::Node> documents;
   try {
-    return YAML::Load(in);
+    documents = YAML::LoadAll(text);
   } catch (const YAML::ParserException& e) {
     throw Error(str_cat(file, ":", e.mark.line + 1, ":", e.mark.column + 1, ": YAML syntax error: ", e.msg));
   }
+  if (documents.size() > 1)
+    throw Error(str_cat(file, ":", documents[1].Mark().line + 1, ": a second YAML document (after '---'); a run config is "
+                        "one document"));
+  YAML::Node root = documents.empty() ? YAML::Node() : documents[0];
+  check_unique_keys(root, file);
+  return root;
 }
 
 namespace {

@@ -42,11 +42,18 @@ class ConfigNode {
   // applied to the document, so that messages about those keys cite the override, not a line.
   ConfigNode(YAML::Node in, std::string file, const std::vector<std::string>& overrides = {});
 
+  // A key written with no value (`group_size: ~` or `group_size:`) is an error rather than the
+  // default: the writer meant something.
   template <class T>
   void field(const char* key, T& value) {
     consume(key);
     YAML::Node child = in_[key];
-    if (child.IsDefined() && !child.IsNull()) {
+    if (child.IsDefined() && child.IsNull()) {
+      out_[key] = value;
+      fail(key, str_cat("has no value (null); remove the key to use the default (", YAML::Dump(out_[key]).substr(0, 60),
+                        ")"));
+    }
+    if (child.IsDefined()) {
       try {
         read_value(child, value);
       } catch (const Error& e) {
@@ -155,6 +162,8 @@ class ConfigNode {
 };
 
 // Loads a YAML file; syntax errors name the file, line and column.
+// A run config is a few KB; a larger file is refused before yaml-cpp (~250 bytes per byte) sees it.
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
 YAML::Node load_yaml_file(const std::string& file);
 
 // Applies `a.b.c=value` (value parsed as YAML) to a document. Numeric segments index lists.

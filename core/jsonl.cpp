@@ -1,4 +1,5 @@
 #include "core/jsonl.h"
+#include "core/json_input.h"
 
 #include <zlib.h>
 
@@ -16,36 +17,49 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// Calls `line(text, number)` for every line of a plain or gzip-compressed file.
-void for_each_line(const std::string& path, bool gz, const std::function<void(const std::string&, int64_t)>& line) {
-  if (!gz) {
-    std::ifstream in(path);
-    VECRL_CHECK(in, path, ": cannot open");
-    std::string text;
-    for (int64_t n = 1; std::getline(in, text); ++n) line(text, n);
-    return;
-  }
+// Calls `line(text, number, length)` for every line of a plain or gzip-compressed file. A line
+// longer than `max_bytes` is never held whole (a 2 MB .gz can hold a 2 GB line): `text` keeps its
+// first max_bytes + 1 bytes and `length` counts all of them.
+void for_each_line(const std::string& path, bool gz, int64_t max_bytes,
+                   const std::function<void(const std::string&, int64_t, int64_t)>& line) {
+  std::ifstream plain;
   // Closed on every path, the callback's exceptions included.
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> f(gzopen(path.c_str(), "rb"), gzclose);
-  VECRL_CHECK(f != nullptr, path, ": cannot open");
-  std::string text;
-  std::vector<char> buf(1 << 16);
-  int64_t n = 1;
+  std::unique_ptr<gzFile_s, int (*)(gzFile)> compressed(nullptr, gzclose);
+  if (gz) {
+    compressed.reset(gzopen(path.c_str(), "rb"));
+    VECRL_CHECK(compressed != nullptr, path, ": cannot open");
+  } else {
+    plain.open(path, std::ios::binary);
+    VECRL_CHECK(plain, path, ": cannot open");
+  }
   // gzread, not gzgets: a NUL byte inside a line must not end it.
-  for (int got; (got = gzread(f.get(), buf.data(), static_cast<unsigned>(buf.size()))) > 0;) {
+  auto read_chunk = [&](char* into, unsigned size) -> int {
+    if (gz) return gzread(compressed.get(), into, size);
+    plain.read(into, size);
+    return static_cast<int>(plain.gcount());
+  };
+  std::string text;
+  int64_t length = 0, n = 1;
+  std::vector<char> buf(1 << 16);
+  for (int got; (got = read_chunk(buf.data(), static_cast<unsigned>(buf.size()))) > 0;) {
     for (int i = 0; i < got; ++i) {
-      if (buf[static_cast<std::size_t>(i)] != '\n') {
-        text.push_back(buf[static_cast<std::size_t>(i)]);
+      const char c = buf[static_cast<std::size_t>(i)];
+      if (c != '\n') {
+        if (length++ <= max_bytes) text.push_back(c);
         continue;
       }
-      line(text, n++);
+      if (!text.empty() && text.back() == '\r') text.pop_back();
+      line(text, n++, length);
       text.clear();
+      length = 0;
     }
   }
-  int err = 0;
-  const char* msg = gzerror(f.get(), &err);
-  VECRL_CHECK(err == Z_OK || err == Z_STREAM_END, path, ": corrupt gzip data: ", msg);
-  if (!text.empty()) line(text, n);
+  if (gz) {
+    int err = 0;
+    const char* msg = gzerror(compressed.get(), &err);
+    VECRL_CHECK(err == Z_OK || err == Z_STREAM_END, path, ": corrupt gzip data: ", msg);
+  }
+  if (length > 0) line(text, n, length);
 }
 
 }  // namespace
@@ -57,14 +71,7 @@ RecordFile read_records(const std::string& path, const RecordReadOptions& option
     ++out.skipped;
   };
   if (ends_with(path, ".json")) {
-    std::ifstream in(path);
-    VECRL_CHECK(in, path, ": cannot open");
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(str_cat(path, ": not valid JSON: ", e.what()));
-    }
+    const nlohmann::json doc = read_json_file(path);
     VECRL_CHECK(doc.is_array(), path, ": a .json dataset must be a list of objects, found ", doc.type_name());
     for (std::size_t i = 0; i < doc.size(); ++i) {
       if (!doc[i].is_object()) {
@@ -76,10 +83,14 @@ RecordFile read_records(const std::string& path, const RecordReadOptions& option
     }
   } else {
     const bool gz = ends_with(path, ".gz");
-    for_each_line(path, gz, [&](const std::string& text, int64_t n) {
+    for_each_line(path, gz, options.max_line_bytes, [&](const std::string& text, int64_t n, int64_t length) {
+      if (length > options.max_line_bytes) {
+        bad(str_cat(path, ":", n, ": line of ", length, " bytes exceeds the limit of ", options.max_line_bytes));
+        return;
+      }
       if (text.find_first_not_of(" \t\r") == std::string::npos) return;
-      if (static_cast<int64_t>(text.size()) > options.max_line_bytes) {
-        bad(str_cat(path, ":", n, ": line of ", text.size(), " bytes exceeds the limit of ", options.max_line_bytes));
+      if (json_nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth) {
+        bad(str_cat(path, ":", n, ": JSON nested deeper than ", kMaxJsonDepth, " levels of arrays/objects"));
         return;
       }
       nlohmann::json record = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -8,16 +8,12 @@
 
 namespace vecrl::core {
 
-JsonlMetricSink::JsonlMetricSink(const std::string& path) : path_(path), out_(path, std::ios::app) {
-  VECRL_CHECK(out_, path, ": cannot open metrics file for writing");
-}
+JsonlMetricSink::JsonlMetricSink(const std::string& path) : out_(path, OutputFile::Mode::kAppend) {}
 
 void JsonlMetricSink::write(int64_t step, const MetricMap& metrics) {
   nlohmann::json line = {{"step", step}};
   for (const auto& [name, value] : metrics) line[name] = std::isfinite(value) ? nlohmann::json(value) : nullptr;
-  out_ << line.dump() << '\n';
-  out_.flush();
-  VECRL_CHECK(out_, path_, ": write failed");
+  out_.append(line.dump() + '\n');
 }
 
 }  // namespace vecrl::core

@@ -1,10 +1,11 @@
 #pragma once
 // Metric sinks. A step's metrics are an ordered name → value map; sinks decide how to show them.
-#include <fstream>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "core/output_file.h"
 
 namespace vecrl::core {
 
@@ -23,8 +24,7 @@ class JsonlMetricSink : public MetricSink {
   void write(int64_t step, const MetricMap& metrics) override;
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  OutputFile out_;
 };
 
 }  // namespace vecrl::core

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <malloc.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <climits>
@@ -31,6 +32,8 @@ HostAllocator host_allocator_named(const std::string& name, const std::string& w
   if (name == "system") return HostAllocator::kSystem;
   throw Error(str_cat(where, ": expected retained or system, got '", name, "'"));
 }
+
+void log_to_stderr() { spdlog::set_default_logger(spdlog::stderr_color_mt("vecrl")); }
 
 void configure_logging(const std::string& level) {
   const auto parsed = spdlog::level::from_str(level);

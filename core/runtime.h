@@ -25,4 +25,8 @@ HostAllocator host_allocator_named(const std::string& name, const std::string& w
 // Sets up the spdlog default logger ("info", "debug", "warn", ...).
 void configure_logging(const std::string& level);
 
+// Log lines go to stderr, so that a command's stdout holds only its results (JSON lines from
+// `vecrl reward`, `vecrl advantage`, `vecrl generate --json`, the training lines).
+void log_to_stderr();
+
 }  // namespace vecrl::core

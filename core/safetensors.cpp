@@ -1,4 +1,5 @@
 #include "core/safetensors.h"
+#include "core/json_input.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -55,12 +56,7 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& path) {
               file_size, "-byte file");
   std::string header(header_len, '\0');
   in.read(header.data(), static_cast<std::streamsize>(header_len));
-  nlohmann::json meta;
-  try {
-    meta = nlohmann::json::parse(header);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(str_cat(path, ": the header is not valid JSON: ", e.what()));
-  }
+  const nlohmann::json meta = parse_json(header, path + " (its header)");
   VECRL_CHECK(meta.is_object(), path, ": the header must be a JSON object");
   const uint64_t data_size = file_size - 8 - header_len;
 

@@ -80,8 +80,7 @@ TensorBoardSink::TensorBoardSink(const std::string& dir) {
   path_ = (std::filesystem::path(dir) /
            ("events.out.tfevents." + std::to_string(static_cast<int64_t>(now_seconds())) + "." + host))
               .string();
-  out_.open(path_, std::ios::binary | std::ios::trunc);
-  VECRL_CHECK(out_, path_, ": cannot open for writing");
+  out_ = std::make_unique<OutputFile>(path_, OutputFile::Mode::kTruncate);
   std::string e = event(now_seconds(), 0);
   put_bytes(e, 3, "brain.Event:2");  // Event.file_version
   write_record(e);
@@ -109,9 +108,7 @@ void TensorBoardSink::write_record(const std::string& payload) {
   put_fixed(record, masked_crc32c(header));
   record += payload;
   put_fixed(record, masked_crc32c(payload));
-  out_.write(record.data(), static_cast<std::streamsize>(record.size()));
-  out_.flush();
-  VECRL_CHECK(out_, path_, ": write failed");
+  out_->append(record);
 }
 
 }  // namespace vecrl::core

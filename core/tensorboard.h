@@ -3,10 +3,11 @@
 // CRC-32C, payload, masked CRC-32C) around hand-encoded `Event` protocol buffers carrying scalar
 // summaries. TensorBoard reads the files as they are.
 #include <cstdint>
-#include <fstream>
+#include <memory>
 #include <string>
 
 #include "core/metrics.h"
+#include "core/output_file.h"
 
 namespace vecrl::core {
 
@@ -20,7 +21,7 @@ class TensorBoardSink : public MetricSink {
  private:
   void write_record(const std::string& payload);
   std::string path_;
-  std::ofstream out_;
+  std::unique_ptr<OutputFile> out_;
 };
 
 // CRC-32C (Castagnoli) and TFRecord's masking of it; exposed for tests.

@@ -1,7 +1,9 @@
 #include "models/hf_checkpoint.h"
+#include "core/json_input.h"
 
 #include <torch/types.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -26,13 +28,7 @@ std::map<std::string, at::Tensor> read_weights(const fs::path& dir) {
   const fs::path index = dir / "model.safetensors.index.json";
   if (fs::exists(single)) return core::read_safetensors(single.string());
   VECRL_CHECK(fs::exists(index), dir.string(), ": no model.safetensors or model.safetensors.index.json");
-  std::ifstream in(index);
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw core::Error(core::str_cat(index.string(), ": not valid JSON: ", e.what()));
-  }
+  const nlohmann::json j = core::read_json_file(index.string());
   VECRL_CHECK(j.contains("weight_map") && j["weight_map"].is_object(), index.string(), ": missing 'weight_map'");
   std::set<std::string> shards;
   for (const auto& [name, shard] : j["weight_map"].items()) shards.insert(shard.get<std::string>());
@@ -74,12 +70,45 @@ void load_state(CausalLM& model, const std::map<std::string, at::Tensor>& tensor
     VECRL_CHECK(used.count(name) || ignorable(name, model->config()), where, ": unexpected tensor '", name, "'");
 }
 
+namespace {
+
+// config.json against the weights it comes with, before the model is allocated: a config that
+// claims more than its weights hold (vocab_size 10^9, 10^9 layers) would otherwise allocate first
+// and fail (or crash) after. Tensors that are absent are load_state's to report.
+void check_config_against_weights(const ModelConfig& c, const std::map<std::string, at::Tensor>& weights,
+                                  const std::string& where) {
+  auto expect_shape = [&](const std::string& name, std::vector<int64_t> shape, const char* fields) {
+    const auto it = weights.find(name);
+    if (it == weights.end()) return;
+    VECRL_CHECK(it->second.sizes().vec() == shape, where, "/config.json: ", fields, " say ", name, " is ", at::IntArrayRef(shape),
+                ", the weights hold ", it->second.sizes());
+  };
+  expect_shape("model.embed_tokens.weight", {c.vocab_size, c.hidden_size}, "vocab_size and hidden_size");
+  expect_shape("model.layers.0.mlp.gate_proj.weight", {c.intermediate_size, c.hidden_size},
+               "intermediate_size and hidden_size");
+  int64_t layers = 0;
+  const std::string prefix = "model.layers.";
+  for (const auto& [name, tensor] : weights) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    const auto end = name.find('.', prefix.size());
+    const std::string index = name.substr(prefix.size(), end - prefix.size());
+    if (!index.empty() && index.size() <= 6 && index.find_first_not_of("0123456789") == std::string::npos)
+      layers = std::max<int64_t>(layers, std::stoll(index) + 1);
+  }
+  VECRL_CHECK(layers == 0 || layers == c.num_layers, where, "/config.json: num_hidden_layers is ", c.num_layers,
+              ", the weights hold ", layers, " layers");
+}
+
+}  // namespace
+
 CausalLM load_causal_lm(const std::string& model_dir) {
   const fs::path dir(model_dir);
   VECRL_CHECK(fs::is_directory(dir), model_dir, ": not a model folder");
   const ModelConfig config = ModelConfig::from_hf_json((dir / "config.json").string());
+  auto weights = read_weights(dir);
+  check_config_against_weights(config, weights, model_dir);
   CausalLM model(config);
-  load_state(model, read_weights(dir), model_dir);
+  load_state(model, weights, model_dir);
   return model;
 }
 

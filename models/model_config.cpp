@@ -1,5 +1,7 @@
 #include "models/model_config.h"
+#include "core/json_input.h"
 
+#include <cmath>
 #include <fstream>
 
 #include "core/error.h"
@@ -73,14 +75,8 @@ void read_common_fields(const HfConfigReader& r, ModelConfig& c) {
 }
 
 ModelConfig ModelConfig::from_hf_json(const std::string& path) {
-  std::ifstream in(path);
-  VECRL_CHECK(in, path, ": cannot open model config");
   ModelConfig c;
-  try {
-    c.raw = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw core::Error(core::str_cat(path, ": not valid JSON: ", e.what()));
-  }
+  c.raw = core::read_json_file(path);
   return from_hf_config(c.raw, path);
 }
 
@@ -127,6 +123,20 @@ void ModelConfig::validate(const std::string& where) const {
   VECRL_CHECK(num_heads > 0 && num_kv_heads > 0 && num_heads % num_kv_heads == 0, where, ": num_attention_heads ",
               num_heads, " must be a positive multiple of num_key_value_heads ", num_kv_heads);
   VECRL_CHECK(head_dim > 0 && head_dim % 2 == 0, where, ": head_dim must be positive and even, got ", head_dim);
+  // Far past any released model, and small enough that products of them cannot overflow: a config
+  // beyond these is a mistake that would otherwise end in an allocation of hundreds of GB.
+  VECRL_CHECK(vocab_size <= (1 << 24) && hidden_size <= (1 << 16) && intermediate_size <= (1 << 18) &&
+                  num_layers <= 1024 && num_heads <= 1024 && head_dim <= 4096 && max_position_embeddings <= (1 << 24),
+              where, ": a size is out of range (vocab ", vocab_size, " <= 16777216, hidden ", hidden_size,
+              " <= 65536, intermediate ", intermediate_size, " <= 262144, layers ", num_layers, " <= 1024, heads ",
+              num_heads, " <= 1024, head_dim ", head_dim, " <= 4096, max_position_embeddings ", max_position_embeddings,
+              " <= 16777216)");
+  VECRL_CHECK(max_position_embeddings > 0, where, ": max_position_embeddings must be positive, got ",
+              max_position_embeddings);
+  VECRL_CHECK(std::isfinite(rope_theta) && rope_theta > 0, where, ": rope_theta must be a positive number, got ",
+              rope_theta);
+  VECRL_CHECK(std::isfinite(rms_norm_eps) && rms_norm_eps > 0 && rms_norm_eps < 1, where,
+              ": rms_norm_eps must be in (0, 1), got ", rms_norm_eps);
 }
 
 }  // namespace vecrl::models

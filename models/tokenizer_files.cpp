@@ -2,6 +2,7 @@
 // BpeSpec. Every component of tokenizer.json that is not implemented is an error naming it, so a
 // tokenizer never silently encodes differently from HF.
 #include "models/tokenizer_files.h"
+#include "core/json_input.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -18,13 +19,7 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  VECRL_CHECK(in.good(), path, ": cannot open");
-  try {
-    return json::parse(in);
-  } catch (const json::exception& e) {
-    throw core::Error(core::str_cat(path, ": not valid JSON: ", e.what()));
-  }
+  return core::read_json_file(path);
 }
 
 std::string type_of(const json& node, const std::string& where) {

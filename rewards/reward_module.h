@@ -50,6 +50,11 @@ struct ScoreBatch {
   int workers = 1;                                // threads a module may use for this batch
   bool token_counts = true;  // response_mask gives the response lengths (false: `vecrl reward` without them)
   const ScoringModels* models = nullptr;
+  // Set when the caller abandons the batch (its deadline passed): a module stops starting work and
+  // kills what it runs (sandboxed programs) so that nothing outlives the batch.
+  const std::atomic<bool>* cancel = nullptr;
+
+  bool cancelled() const { return cancel != nullptr && cancel->load(); }
 
   // The whole responses as answers (M = 1).
   static ScoreBatch whole_responses(const core::Rollouts& rollouts, int workers = 1);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <future>
@@ -14,20 +15,24 @@ namespace vecrl::rewards {
 namespace {
 
 // Runs module->score on its own thread and waits up to deadline_s. A call that overruns is
-// abandoned, not killed (C++ threads cannot be): it keeps its own copy of the batch and a share of
-// the module, so nothing it touches is freed under it, and its result is dropped.
+// abandoned: its cancel flag is set, so the module starts nothing more and kills what it runs
+// (sandboxed programs die within ~50 ms and their folders are removed), and we wait up to 1 s for
+// that before reporting the overrun. A module that ignores the flag cannot be killed (C++
+// threads cannot be): it keeps its own copy of the batch and a share of the module, so nothing it
+// touches is freed under it, and its result is dropped.
 core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& module, const ScoreBatch& batch,
                                        double deadline_s, const std::string& name) {
   struct Call {
     core::Rollouts rollouts;
     ScoringModels models;
+    std::atomic<bool> cancel{false};
     ScoreBatch batch;
     std::shared_ptr<RewardModule> module;
     std::promise<core::RewardMatrix> result;
     Call(const ScoreBatch& b, std::shared_ptr<RewardModule> m)
         : rollouts(b.rollouts),
           models(b.models ? *b.models : ScoringModels{}),
-          batch{rollouts, b.answers, b.answers_per_rollout, b.workers, b.token_counts, &models},
+          batch{rollouts, b.answers, b.answers_per_rollout, b.workers, b.token_counts, &models, &cancel},
           module(std::move(m)) {}
   };
   auto call = std::make_shared<Call>(batch, module);
@@ -39,8 +44,12 @@ core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& modu
       call->result.set_exception(std::current_exception());
     }
   }).detach();
-  VECRL_CHECK(future.wait_for(std::chrono::duration<double>(deadline_s)) == std::future_status::ready,
-              "reward module '", name, "' did not score the batch within deadline_s = ", deadline_s, " s");
+  if (future.wait_for(std::chrono::duration<double>(deadline_s)) != std::future_status::ready) {
+    call->cancel = true;
+    const bool wound_down = future.wait_for(std::chrono::seconds(1)) == std::future_status::ready;
+    VECRL_CHECK(false, "reward module '", name, "' did not score the batch within deadline_s = ", deadline_s, " s",
+                wound_down ? " (its unfinished work was cancelled)" : " (it is still running: it ignores cancellation)");
+  }
   return future.get();
 }
 

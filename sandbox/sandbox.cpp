@@ -1,9 +1,7 @@
 #include "sandbox/sandbox.h"
 
 #include <fcntl.h>
-#include <linux/audit.h>
 #include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,13 +22,16 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
-
-#include <spdlog/spdlog.h>
 
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
 #include "core/error.h"
+#include "sandbox/box_cgroup.h"
+#include "sandbox/syscall_filter.h"
 
 namespace vecrl::sandbox {
 namespace {
@@ -40,9 +41,11 @@ constexpr const char* kWorkDir = "/tmp/box";
 // Everything the child needs, prepared by the parent: after clone() the child may only make
 // system calls (another thread of the parent may hold the allocator's lock).
 struct ChildPlan {
-  std::vector<std::string> argv_storage, env_storage, hidden, file_names, file_targets;
+  std::vector<std::string> argv_storage, env_storage, hidden, hidden_files, file_names, file_targets;
   std::vector<char*> argv, env;
-  std::string work_mount_options;
+  std::vector<sock_filter> syscall_filter;
+  std::vector<int> cgroup_join_fds;
+  std::string work_mount_options, empty_file;
   const SandboxLimits* limits = nullptr;
   int staging_fd = -1, stdout_fd = -1, stderr_fd = -1, report_fd = -1;
   uid_t uid = 0;
@@ -63,7 +66,8 @@ const char* step_name(int step) {
   static const char* names[] = {"redirect output",  "make mounts private", "mount the hidden folders",
                                 "mount the working tmpfs", "copy the program files", "mount /proc",
                                 "set limits", "drop privileges", "install the seccomp filter",
-                                "exec the program"};
+                                "exec the program", "join the box's cgroup", "hide the top-level files",
+                                "close the inherited descriptors"};
   return step >= 0 && step < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[step] : "?";
 }
 
@@ -72,31 +76,6 @@ const char* step_name(int step) {
   if (write(plan.report_fd, &failure, sizeof(failure)) < 0) {
   }
   _exit(126);
-}
-
-VECRL_CHILD_CODE int install_socket_filter() {
-#if defined(__x86_64__)
-  constexpr uint32_t arch = AUDIT_ARCH_X86_64;
-#elif defined(__aarch64__)
-  constexpr uint32_t arch = AUDIT_ARCH_AARCH64;
-#else
-#error "the sandbox's seccomp filter knows x86_64 and aarch64"
-#endif
-  // socket(domain, ...) with a domain other than AF_UNIX fails with EACCES; everything else runs.
-  sock_filter filter[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 4),
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EACCES & SECCOMP_RET_DATA)),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  sock_fprog program{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
-  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program);
 }
 
 VECRL_CHILD_CODE bool copy_file(int from, int to) {
@@ -113,11 +92,22 @@ VECRL_CHILD_CODE bool copy_file(int from, int to) {
   }
 }
 
-// Stdin from /dev/null, stdout/stderr into the parent's pipes.
-VECRL_CHILD_CODE void redirect_stdio(const ChildPlan& plan) {
+// Into the box's cgroup (so every process it starts is counted), stdin from /dev/null,
+// stdout/stderr into the parent's pipes.
+VECRL_CHILD_CODE void join_cgroup_and_redirect_stdio(const ChildPlan& plan) {
+  for (const int fd : plan.cgroup_join_fds)
+    if (write(fd, "0", 1) != 1) child_fail(plan, 10);
   const int null_fd = open("/dev/null", O_RDONLY);
   if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(plan.stdout_fd, 1) < 0 || dup2(plan.stderr_fd, 2) < 0)
     child_fail(plan, 0);
+}
+
+// Every descriptor but 0-2 and the report pipe (close-on-exec): whatever the caller had open
+// without O_CLOEXEC (a run's metrics.jsonl, its event file) must not reach the program.
+VECRL_CHILD_CODE void close_inherited_descriptors(const ChildPlan& plan) {
+  const unsigned report = static_cast<unsigned>(plan.report_fd);
+  if (report > 3 && syscall(SYS_close_range, 3u, report - 1, 0u) != 0) child_fail(plan, 12);
+  if (syscall(SYS_close_range, std::max(3u, report + 1), ~0u, 0u) != 0) child_fail(plan, 12);
 }
 
 // Resource limits, the box's uid (when allowed to switch), no new privileges and the socket
@@ -133,6 +123,7 @@ VECRL_CHILD_CODE void redirect_stdio(const ChildPlan& plan) {
   limit(RLIMIT_FSIZE, static_cast<rlim_t>(limits.file_size_mb) << 20);
   limit(RLIMIT_NPROC, static_cast<rlim_t>(limits.processes));
   limit(RLIMIT_CORE, 0);
+  close_inherited_descriptors(plan);
   limit(RLIMIT_NOFILE, 256);
   // Raw system calls: glibc's wrappers would try to change the credentials of every thread it
   // believes exists (the parent's worker threads, copied into its bookkeeping by clone) and wait
@@ -140,33 +131,54 @@ VECRL_CHILD_CODE void redirect_stdio(const ChildPlan& plan) {
   if (switch_uid && (syscall(SYS_setgroups, 0, nullptr) != 0 || syscall(SYS_setresgid, plan.uid, plan.uid, plan.uid) != 0 ||
                      syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0))
     child_fail(plan, 7);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_socket_filter() != 0) child_fail(plan, 8);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || install_syscall_filter(plan.syscall_filter) != 0)
+    child_fail(plan, 8);
   execve(plan.argv[0], plan.argv.data(), plan.env.data());
   child_fail(plan, 9);
 }
 
-// The top-level folders outside the allow-list (never following a link: a link's target is itself a
-// top-level folder or lies under a visible one), then the nested extras; always /tmp.
-std::vector<std::string> folders_to_hide(const SandboxLimits& limits) {
-  std::vector<std::string> hidden{"/tmp"};
+// The top-level entries outside the allow-list (never following a link: a link's target is itself
+// a top-level entry or lies under a visible one): folders, then the nested extras, always /tmp; and
+// files (/.dockerenv, a host's notes), each hidden behind an empty one.
+struct HiddenEntries {
+  std::vector<std::string> folders{"/tmp"}, files;
+};
+
+HiddenEntries entries_to_hide(const SandboxLimits& limits) {
+  HiddenEntries hidden;
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator("/", error)) {
     const std::string path = entry.path().string();
     std::error_code status_error;
-    if (!entry.is_directory(status_error) || entry.is_symlink(status_error)) continue;
+    if (entry.is_symlink(status_error) || path == "/tmp") continue;
     if (std::find(limits.visible_paths.begin(), limits.visible_paths.end(), path) != limits.visible_paths.end()) continue;
-    if (path != "/tmp") hidden.push_back(path);
+    (entry.is_directory(status_error) ? hidden.folders : hidden.files).push_back(path);
   }
   VECRL_CHECK(!error, "sandbox: cannot list the root folder: ", error.message());
   for (const auto& path : limits.hidden_paths)
-    if (std::find(hidden.begin(), hidden.end(), path) == hidden.end()) hidden.push_back(path);
+    if (std::find(hidden.folders.begin(), hidden.folders.end(), path) == hidden.folders.end()) hidden.folders.push_back(path);
   return hidden;
+}
+
+// Each top-level file behind a read-only bind of an empty file (before /tmp, where that file is, is
+// hidden).
+VECRL_CHILD_CODE void hide_top_level_files(const ChildPlan& plan) {
+  for (const auto& path : plan.hidden_files) {
+    if (mount(plan.empty_file.c_str(), path.c_str(), nullptr, MS_BIND, nullptr) != 0) {
+      if (errno == ENOENT) continue;  // removed since it was listed
+      child_fail(plan, 11);
+    }
+    if (mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              nullptr) != 0)
+      child_fail(plan, 11);
+  }
 }
 
 VECRL_CHILD_CODE int child_main(void* arg) {
   const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
-  redirect_stdio(plan);
+  join_cgroup_and_redirect_stdio(plan);
   if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(plan, 1);
+  hide_top_level_files(plan);
   // Hide the listed folders behind empty read-only tmpfs mounts; /tmp gets the working directory.
   for (const auto& path : plan.hidden) {
     struct stat st {};
@@ -202,7 +214,7 @@ VECRL_CHILD_CODE int child_main(void* arg) {
 // leaves the group with setsid().
 VECRL_CHILD_CODE int process_child_main(void* arg) {
   const ChildPlan& plan = *static_cast<const ChildPlan*>(arg);
-  redirect_stdio(plan);
+  join_cgroup_and_redirect_stdio(plan);
   if (setpgid(0, 0) != 0 || fchdir(plan.staging_fd) != 0) child_fail(plan, 3);
   limit_and_exec(plan, /*switch_uid=*/geteuid() == 0);
 }
@@ -234,40 +246,28 @@ struct Pipe {
   }
 };
 
-}  // namespace
+// The box's accounting: its cgroup, or the resident memory of its processes counted by the parent.
+struct Accounting {
+  std::unique_ptr<BoxCgroup> cgroup;
+  uid_t count_uid = 0;  // count the processes of this uid (a box uid), else those of the box's group
+};
 
-std::string SandboxResult::describe() const {
-  if (timed_out) return "killed after the wall-clock timeout (" + std::to_string(wall_s) + " s)";
-  if (output_overflow) return "killed for writing more output than allowed";
-  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
-  return "exit " + std::to_string(exit_code);
+Accounting make_accounting(const SandboxLimits& limits) {
+  Accounting accounting;
+  if (limits.accounting == SandboxAccounting::kAuto)
+    accounting.cgroup = BoxCgroup::create((limits.memory_mb + limits.disk_mb) << 20, limits.processes);
+  return accounting;
 }
 
-SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map<std::string, std::string>& files,
-                            const SandboxLimits& limits) {
-  VECRL_CHECK(!argv.empty() && !argv[0].empty() && argv[0][0] == '/', "sandbox: the program must be an absolute path, got '",
-              argv.empty() ? std::string() : argv[0], "'");
-  VECRL_CHECK(limits.wall_s > 0 && limits.cpu_s > 0 && limits.memory_mb > 0 && limits.disk_mb > 0 &&
-                  limits.processes > 0 && limits.output_bytes > 0,
-              "sandbox: every limit must be positive");
-  namespace fs = std::filesystem;
-  // Stage the files where the child can open them before /tmp is hidden from it.
-  std::string staging_template = (fs::temp_directory_path() / "vecrl-sandbox-XXXXXX").string();
-  VECRL_CHECK(mkdtemp(staging_template.data()) != nullptr, "sandbox: cannot create a staging folder: ",
-              std::strerror(errno));
-  const fs::path staging = staging_template;
-  struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } cleanup{staging};
-
-  ChildPlan plan;
+// Everything the child needs, with the files staged where it can open them before /tmp is hidden.
+void plan_child(ChildPlan& plan, const std::vector<std::string>& argv, const std::map<std::string, std::string>& files,
+                const SandboxLimits& limits, const std::filesystem::path& staging) {
   plan.limits = &limits;
   plan.uid = next_box_uid();
-  plan.hidden = folders_to_hide(limits);
+  auto hidden = entries_to_hide(limits);
+  plan.hidden = std::move(hidden.folders);
+  plan.hidden_files = std::move(hidden.files);
+  plan.syscall_filter = box_syscall_filter();
   for (const auto& [name, contents] : files) {
     VECRL_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
                 "sandbox: file names must be plain names, got '", name, "'");
@@ -284,64 +284,69 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
   plan.argv.push_back(nullptr);
   for (auto& s : plan.env_storage) plan.env.push_back(s.data());
   plan.env.push_back(nullptr);
+}
 
-  Pipe out, err, report;
-  plan.stdout_fd = out.fds[1];
-  plan.stderr_fd = err.fds[1];
-  plan.report_fd = report.fds[1];
-  plan.staging_fd = open(staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  VECRL_CHECK(plan.staging_fd >= 0, "sandbox: cannot open ", staging, ": ", std::strerror(errno));
-  const std::size_t stack_size = 1 << 20;
-  std::unique_ptr<char[]> stack(new char[stack_size]);
-  const auto start = std::chrono::steady_clock::now();
-  pid_t pid = -1;
+// clone()s the box: namespaces unless `process` is asked for or (auto) they cannot be made.
+pid_t start_box(ChildPlan& plan, const SandboxLimits& limits, const std::filesystem::path& staging, char* stack_top,
+                SandboxResult& result) {
   int clone_errno = 0;
-  SandboxResult result;
   if (limits.isolation != SandboxIsolation::kProcess) {
-    pid = clone(child_main, stack.get() + stack_size,
-                CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &plan);
+    plan.empty_file = (staging / ".vecrl-empty").string();
+    std::ofstream(plan.empty_file).flush();
+    const pid_t pid = clone(child_main, stack_top,
+                            CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD, &plan);
     clone_errno = errno;
     VECRL_CHECK(pid > 0 || limits.isolation == SandboxIsolation::kAuto,
                 "sandbox: cannot create the namespaces for the box (clone: ", std::strerror(clone_errno),
                 "); they need root (CAP_SYS_ADMIN). Use isolation: auto or process to run with process limits only");
-    result.isolation = "namespaces";
+    if (pid > 0) {
+      result.isolation = "namespaces";
+      return pid;  // the child binds .vecrl-empty over the top-level files; it goes with the staging folder
+    }
+    std::filesystem::remove(plan.empty_file);
   }
-  if (pid <= 0) {
-    static std::once_flag warned;
-    std::call_once(warned, [&] {
-      spdlog::warn("sandbox: {}; running programs with process limits and a network filter only (no file-system "
-                   "isolation)",
-                   limits.isolation == SandboxIsolation::kProcess ? "isolation: process"
-                                                                   : std::string("no namespaces (clone: ") +
-                                                                         std::strerror(clone_errno) + ")");
-    });
-    if (geteuid() == 0) chown(staging.c_str(), plan.uid, plan.uid);
-    for (const auto& name : plan.file_names)
-      if (geteuid() == 0) chown((staging / name).c_str(), plan.uid, plan.uid);
-    pid = clone(process_child_main, stack.get() + stack_size, SIGCHLD, &plan);
-    VECRL_CHECK(pid > 0, "sandbox: cannot start the program: ", std::strerror(errno));
-    result.isolation = "process";
+  static std::once_flag warned;
+  std::call_once(warned, [&] {
+    spdlog::warn("sandbox: {}; running programs with process limits and a network filter only (no file-system "
+                 "isolation)",
+                 limits.isolation == SandboxIsolation::kProcess
+                     ? "isolation: process"
+                     : std::string("no namespaces (clone: ") + std::strerror(clone_errno) + ")");
+  });
+  if (geteuid() == 0) {
+    chown(staging.c_str(), plan.uid, plan.uid);
+    for (const auto& name : plan.file_names) chown((staging / name).c_str(), plan.uid, plan.uid);
   }
-  const bool process_group = result.isolation == "process";
-  // Namespaces: the box's PID 1 takes every process with it. Process mode: its process group.
-  auto kill_box = [&] { kill(process_group ? -pid : pid, SIGKILL); };
-  close(plan.staging_fd);
-  out.close_write();
-  err.close_write();
-  report.close_write();
+  const pid_t pid = clone(process_child_main, stack_top, SIGCHLD, &plan);
+  VECRL_CHECK(pid > 0, "sandbox: cannot start the program: ", std::strerror(errno));
+  result.isolation = "process";
+  return pid;
+}
 
+// Reads both pipes until the program has exited and they are drained (when the box's first process
+// ends the kernel kills the rest, so the pipes reach end-of-file right after), killing the box at
+// the timeout, the output cap, the memory cap (when counted here) or the cancel flag.
+int collect_output(pid_t pid, int out_fd, int err_fd, const SandboxLimits& limits, const std::atomic<bool>* cancel,
+                   const Accounting& accounting, const std::function<void()>& kill_box, SandboxResult& result) {
+  const auto start = std::chrono::steady_clock::now();
   std::string* sinks[2] = {&result.stdout_text, &result.stderr_text};
-  int fds[2] = {out.fds[0], err.fds[0]};
+  int fds[2] = {out_fd, err_fd};
   int status = 0;
-  bool exited = false;
+  bool exited = false, killed = false;
+  auto last_count = start;
   char buffer[1 << 16];
-  // Until the program has exited and both pipes are drained (when the box's first process ends the
-  // kernel kills the rest, so the pipes reach end-of-file right after).
+  auto stop = [&](bool& reason) {
+    reason = true;
+    if (!killed) kill_box();
+    killed = true;
+  };
   while (!exited || fds[0] >= 0 || fds[1] >= 0) {
     const double remaining = limits.wall_s - seconds_since(start);
-    if (remaining <= 0 && !result.timed_out) {
-      result.timed_out = true;
-      kill_box();
+    if (remaining <= 0 && !killed) stop(result.timed_out);
+    if (cancel != nullptr && cancel->load() && !killed) stop(result.cancelled);
+    if (!accounting.cgroup && !killed && !exited && seconds_since(last_count) >= 0.05) {
+      last_count = std::chrono::steady_clock::now();
+      if (resident_bytes(accounting.count_uid, pid) > (limits.memory_mb << 20)) stop(result.memory_exceeded);
     }
     pollfd polls[2];
     int count = 0;
@@ -359,20 +364,80 @@ SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map
         }
         const auto room = static_cast<std::size_t>(limits.output_bytes) - std::min<std::size_t>(sinks[s]->size(), limits.output_bytes);
         sinks[s]->append(buffer, std::min<std::size_t>(room, static_cast<std::size_t>(n)));
-        if (static_cast<std::size_t>(n) > room && !result.output_overflow) {
-          result.output_overflow = true;
-          kill_box();
-        }
+        if (static_cast<std::size_t>(n) > room && !killed) stop(result.output_overflow);
       }
     } else if (count == 0) {
       usleep(static_cast<useconds_t>(wait_ms) * 1000);
     }
     if (!exited) exited = waitpid(pid, &status, WNOHANG) == pid;
   }
-  if (process_group) kill(-pid, SIGKILL);  // stragglers of the group
   result.wall_s = seconds_since(start);
+  return status;
+}
+
+}  // namespace
+
+std::string SandboxResult::describe() const {
+  if (cancelled) return "killed because its batch was abandoned";
+  if (timed_out) return "killed after the wall-clock timeout (" + std::to_string(wall_s) + " s)";
+  if (output_overflow) return "killed for writing more output than allowed";
+  if (memory_exceeded) return "killed for using more memory than memory_mb (" + accounting + ")";
+  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  return "exit " + std::to_string(exit_code);
+}
+
+SandboxResult run_sandboxed(const std::vector<std::string>& argv, const std::map<std::string, std::string>& files,
+                            const SandboxLimits& limits, const std::atomic<bool>* cancel) {
+  VECRL_CHECK(!argv.empty() && !argv[0].empty() && argv[0][0] == '/', "sandbox: the program must be an absolute path, got '",
+              argv.empty() ? std::string() : argv[0], "'");
+  VECRL_CHECK(limits.wall_s > 0 && limits.cpu_s > 0 && limits.memory_mb > 0 && limits.disk_mb > 0 &&
+                  limits.processes > 0 && limits.output_bytes > 0,
+              "sandbox: every limit must be positive");
+  namespace fs = std::filesystem;
+  std::string staging_template = (fs::temp_directory_path() / "vecrl-sandbox-XXXXXX").string();
+  VECRL_CHECK(mkdtemp(staging_template.data()) != nullptr, "sandbox: cannot create a staging folder: ",
+              std::strerror(errno));
+  struct Cleanup {
+    fs::path path;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } cleanup{staging_template};
+  const fs::path& staging = cleanup.path;
+
+  ChildPlan plan;
+  plan_child(plan, argv, files, limits, staging);
+  Accounting accounting = make_accounting(limits);  // destroyed (its processes killed) before the staging folder
+  if (accounting.cgroup) plan.cgroup_join_fds = accounting.cgroup->join_fds();
+  Pipe out, err, report;
+  plan.stdout_fd = out.fds[1];
+  plan.stderr_fd = err.fds[1];
+  plan.report_fd = report.fds[1];
+  plan.staging_fd = open(staging.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  VECRL_CHECK(plan.staging_fd >= 0, "sandbox: cannot open ", staging, ": ", std::strerror(errno));
+  const std::size_t stack_size = 1 << 20;
+  std::unique_ptr<char[]> stack(new char[stack_size]);
+  SandboxResult result;
+  const pid_t pid = start_box(plan, limits, staging, stack.get() + stack_size, result);
+  const bool process_group = result.isolation == "process";
+  accounting.count_uid = process_group && geteuid() != 0 ? 0 : plan.uid;
+  result.accounting = accounting.cgroup ? accounting.cgroup->name() : "count";
+  // Namespaces: the box's PID 1 takes every process with it. Process mode: its process group and,
+  // with a cgroup, whatever left the group.
+  const auto kill_box = [&] {
+    kill(process_group ? -pid : pid, SIGKILL);
+    if (accounting.cgroup) accounting.cgroup->kill_all();
+  };
+  close(plan.staging_fd);
+  out.close_write();
+  err.close_write();
+  report.close_write();
+  const int status = collect_output(pid, out.fds[0], err.fds[0], limits, cancel, accounting, kill_box, result);
+  if (process_group) kill(-pid, SIGKILL);  // stragglers of the group
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  if (accounting.cgroup && accounting.cgroup->oom_killed()) result.memory_exceeded = true;
 
   ChildFailure failure{};
   if (read(report.fds[0], &failure, sizeof(failure)) == static_cast<ssize_t>(sizeof(failure)))

@@ -1,4 +1,5 @@
 #include "trainer/checkpoint.h"
+#include "core/json_input.h"
 
 #include <fcntl.h>
 #include <torch/optim/optimizer.h>
@@ -95,11 +96,7 @@ std::string write_checkpoint(const std::string& run_dir, int64_t step, const Che
 CheckpointContents read_checkpoint(const std::string& dir, torch::optim::Optimizer& optimizer) {
   const fs::path d(dir);
   CheckpointContents c;
-  try {
-    c.state = nlohmann::json::parse(read_text(d / "state.json"));
-  } catch (const nlohmann::json::exception& e) {
-    throw core::Error(core::str_cat(dir, "/state.json: not valid JSON: ", e.what()));
-  }
+  c.state = core::parse_json(read_text(d / "state.json"), dir + "/state.json");
   VECRL_CHECK(c.state.value("format_version", -1) == kCheckpointFormatVersion, dir, ": checkpoint format ",
               c.state.value("format_version", -1), ", this vecrl reads format ", kCheckpointFormatVersion);
   c.policy = core::read_safetensors((d / "model.safetensors").string());

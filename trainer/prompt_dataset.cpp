@@ -8,6 +8,7 @@
 #include "models/tokenizer.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <numeric>
 #include <sstream>
 
@@ -74,21 +75,33 @@ PromptDataset::PromptDataset(const DataOptions& options, uint64_t seed, const st
   auto file = core::read_records(options.path, read);
   skipped_ = file.skipped;
   for (std::size_t i = 0; i < file.records.size(); ++i) {
+    std::string problem;
     try {
       model_input_of(file.records[i]);  // every record must render
-      if (check) check(*this, file.records[i]);
     } catch (const core::Error& e) {
-      const std::string where = core::str_cat(options.path, ":", file.lines[i], ": ");
-      if (!options.skip_bad_records) {
-        throw core::Error(where + e.what() +
-                          (options.prompt_template.empty() ? " (config key data.prompt_field)" : " (config key data.prompt_template)"));
-      }
+      problem = e.what() + std::string(options.prompt_template.empty() ? " (config key data.prompt_field)"
+                                                                       : " (config key data.prompt_template)");
+    }
+    try {
+      if (problem.empty() && check) check(*this, file.records[i]);
+    } catch (const core::Error& e) {
+      problem = e.what();
+    }
+    if (!problem.empty()) {
+      VECRL_CHECK(options.skip_bad_records, options.path, ":", file.lines[i], ": ", problem);
       ++skipped_;
       continue;
     }
     records_.push_back(std::move(file.records[i]));
   }
   VECRL_CHECK(!records_.empty(), options.path, ": no usable records (", skipped_, " skipped)");
+  // FNV-1a over the records as read: a resume notices a dataset that changed under the same size.
+  uint64_t hash = 1469598103934665603ull;
+  for (const auto& record : records_)
+    for (const unsigned char c : record.dump() + '\n') hash = (hash ^ c) * 1099511628211ull;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
+  fingerprint_ = hex;
   start_epoch();
 }
 
@@ -112,13 +125,17 @@ std::vector<nlohmann::json> PromptDataset::next_batch(int64_t count) {
 nlohmann::json PromptDataset::state() const {
   std::ostringstream rng;
   rng << rng_;
-  return {{"epoch", epoch_}, {"cursor", cursor_}, {"order", order_}, {"rng", rng.str()}, {"size", size()}};
+  return {{"epoch", epoch_}, {"cursor", cursor_},   {"order", order_},
+          {"rng", rng.str()}, {"size", size()}, {"fingerprint", fingerprint_}};
 }
 
 void PromptDataset::restore(const nlohmann::json& state) {
   try {
     VECRL_CHECK(state.at("size").get<int64_t>() == size(), options_.path, ": the checkpoint's data cursor is for ",
                 state.at("size").get<int64_t>(), " records, the dataset has ", size());
+    const std::string fingerprint = state.value("fingerprint", fingerprint_);  // absent in older checkpoints
+    VECRL_CHECK(fingerprint == fingerprint_, options_.path, ": the dataset changed since the checkpoint (the same ",
+                size(), " records, other contents); resuming would continue over other prompts");
     epoch_ = state.at("epoch").get<int64_t>();
     cursor_ = state.at("cursor").get<int64_t>();
     order_ = state.at("order").get<std::vector<int64_t>>();
@@ -127,8 +144,18 @@ void PromptDataset::restore(const nlohmann::json& state) {
   } catch (const nlohmann::json::exception& e) {
     throw core::Error(core::str_cat("checkpoint data cursor is malformed: ", e.what()));
   }
-  VECRL_CHECK(cursor_ >= 0 && cursor_ <= size() && static_cast<int64_t>(order_.size()) == size(),
-              "checkpoint data cursor is inconsistent (cursor ", cursor_, ", order of ", order_.size(), ")");
+  VECRL_CHECK(cursor_ >= 0 && cursor_ <= size() && epoch_ >= 0 && static_cast<int64_t>(order_.size()) == size(),
+              "checkpoint data cursor is inconsistent (epoch ", epoch_, ", cursor ", cursor_, ", order of ", order_.size(),
+              " for ", size(), " records)");
+  // The order must be a permutation of the records: an index out of range would read past them.
+  std::vector<bool> seen(order_.size(), false);
+  for (std::size_t i = 0; i < order_.size(); ++i) {
+    const int64_t index = order_[i];
+    VECRL_CHECK(index >= 0 && index < size() && !seen[index], "checkpoint data cursor is inconsistent: order[", i,
+                "] = ", index, " is ", index >= 0 && index < size() ? "repeated" : "out of range", " for ", size(),
+                " records");
+    seen[index] = true;
+  }
 }
 
 core::Rollouts rollouts_from_generation(const models::Generation& gen, int64_t group_size,

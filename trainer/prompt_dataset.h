@@ -97,6 +97,7 @@ class PromptDataset {
   std::string few_shot_prefix_;
   std::unique_ptr<models::ChatFormat> chat_format_;
   std::vector<nlohmann::json> records_;
+  std::string fingerprint_;  // of the records' contents, kept in checkpoints
   std::vector<int64_t> order_;
   int64_t cursor_ = 0;
   int64_t epoch_ = -1;

@@ -16,6 +16,7 @@
 #include "distributed/gradient_sync.h"
 #include "distributed/process_info.h"
 #include "models/policy_runner.h"
+#include "models/tokenizer.h"
 #include "rewards/reward_set.h"
 #include "trainer/advantage_stage.h"
 #include "trainer/batch_sampler.h"
@@ -45,6 +46,31 @@ void stage(int64_t step, const char* name, F&& run) {
   }
 }
 
+// The prompts, each checked at load to leave room for max_new_tokens in the model's context: an
+// over-long prompt is a bad record (named by file and line, or skipped and counted under
+// data.skip_bad_records), not the failure of whichever step first draws it.
+std::unique_ptr<PromptDataset> load_prompts(const RunConfig& c, models::PolicyRunner& runner) {
+  const int64_t context = runner.policy()->config().max_position_embeddings;
+  VECRL_CHECK(c.rollout.max_new_tokens < context, "config key 'rollout.max_new_tokens': ", c.rollout.max_new_tokens,
+              " new tokens leave no room for a prompt in the model's context of ", context,
+              " positions (max_position_embeddings in ", c.model.path, "/config.json)");
+  const auto& tokenizer = runner.tokenizer();
+  auto fits = [&](const PromptDataset& d, const nlohmann::json& record) {
+    const std::string input = d.model_input_of(record);
+    // No tokenizer's piece is 64 bytes long: a longer text cannot fit, and tokenizing tens of MB
+    // would take GBs.
+    VECRL_CHECK(static_cast<int64_t>(input.size()) <= 64 * context, "the prompt is ", input.size(),
+                " bytes, far past the model's context of ", context, " tokens");
+    const auto tokens = static_cast<int64_t>(models::encode_prompt(tokenizer, input, c.data.add_bos).size());
+    VECRL_CHECK(tokens + c.rollout.max_new_tokens <= context, "the prompt is ", tokens, " tokens: with ",
+                c.rollout.max_new_tokens, " new tokens (rollout.max_new_tokens) it does not fit the model's context of ",
+                context, " positions");
+  };
+  auto data = std::make_unique<PromptDataset>(c.data, c.run.seed, c.model.path, fits);
+  if (data->skipped() > 0) spdlog::warn("{}: skipped {} malformed or over-long records", c.data.path, data->skipped());
+  return data;
+}
+
 }  // namespace
 
 struct RlTrainer::State {
@@ -62,6 +88,10 @@ struct RlTrainer::State {
   TrainerHooks hooks;
   std::vector<std::string> display_dims;  // the trained reward dimensions
   int64_t consecutive_skipped = 0;        // steps in a row whose updates were all skipped
+  // What a checkpoint of the completed steps needs while a step runs: the cursors as they were
+  // before it, and whether it has reached the weights yet.
+  nlohmann::json state_before_step;
+  bool step_reached_weights = false;
 
   void build_components(const distributed::ProcessInfo& process, const LoadedConfig& loaded);
   void build_stages();
@@ -71,6 +101,7 @@ struct RlTrainer::State {
   void update(StepContext& ctx);
   void report(StepContext& ctx, Clock::time_point start);
   nlohmann::json checkpoint_state() const;
+  void checkpoint_after_failed_step();
   void run_eval(int64_t step, const std::function<void(const std::string&)>& on_line);
 };
 
@@ -89,8 +120,6 @@ void RlTrainer::State::build_components(const distributed::ProcessInfo& process,
   estimator = core::create_component(algorithms::advantage_registry(), c.advantage);
   loss = core::create_component(algorithms::policy_loss_registry(), c.loss);
   check_kl_in_reward(c, *estimator);
-  data = std::make_unique<PromptDataset>(c.data, c.run.seed, c.model.path);
-  if (data->skipped() > 0) spdlog::warn("{}: skipped {} malformed records", c.data.path, data->skipped());
   // threads 0 shares the cores among this machine's ranks instead of oversubscribing them.
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   o.threads = c.run.threads > 0 ? c.run.threads : std::max(1, cores / static_cast<int>(process.local_world_size));
@@ -99,6 +128,7 @@ void RlTrainer::State::build_components(const distributed::ProcessInfo& process,
   o.is_main = comm->is_main();
   o.resolved_config = core::to_yaml_string(loaded.root->resolved());  // with the components' defaults
   session = std::make_unique<TrainingSession>(std::move(o));
+  data = load_prompts(c, session->runner());  // before the run folder is touched
 }
 
 void RlTrainer::State::build_stages() {
@@ -208,9 +238,12 @@ core::MetricMap RlTrainer::step(int64_t step) {
   StepContext ctx;
   ctx.step = step;
   const auto start = Clock::now();
+  s.state_before_step = s.checkpoint_state();
+  s.step_reached_weights = false;
   stage(step, "sample", [&] { s.sample(ctx); });
   stage(step, "log-probs", [&] { s.logprobs->run(ctx); });
   stage(step, "advantages", [&] { s.estimate_advantages(ctx); });
+  s.step_reached_weights = true;
   stage(step, "update", [&] { s.update(ctx); });
   stage(step, "metrics", [&] { s.report(ctx, start); });
   if (s.hooks.after_step) s.hooks.after_step(ctx);
@@ -219,6 +252,18 @@ core::MetricMap RlTrainer::step(int64_t step) {
 
 nlohmann::json RlTrainer::State::checkpoint_state() const {
   return {{"data", data->state()}, {"world_size", comm->world_size()}, {"advantage", estimator->state()}};
+}
+
+// A step that fails after earlier ones completed (a prompt too long, a reward module's error)
+// leaves a checkpoint of those before the error goes up, even with checkpoint.every 0. Not when
+// the failure came during the update: the weights may be half-way into the failed step.
+void RlTrainer::State::checkpoint_after_failed_step() {
+  if (step_reached_weights || session->completed_steps() == 0 || state_before_step.is_null()) return;
+  try {
+    session->save_checkpoint(state_before_step);
+  } catch (const std::exception& e) {
+    spdlog::error("could not checkpoint the completed steps after the failure: {}", e.what());
+  }
 }
 
 void RlTrainer::State::run_eval(int64_t step, const std::function<void(const std::string&)>& on_line) {
@@ -246,7 +291,13 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   const bool eval_on = !c.eval.path.empty();
   if (eval_on && c.eval.before_train && completed == 0) s.run_eval(0, on_line);
   for (int64_t i = summary.first_step; i <= c.train.steps; ++i) {
-    auto m = step(i);
+    core::MetricMap m;
+    try {
+      m = step(i);
+    } catch (...) {
+      s.checkpoint_after_failed_step();
+      throw;
+    }
     s.session->set_completed_steps(i);
     if (s.consecutive_skipped >= c.train.max_skipped_steps) {
       s.session->save_checkpoint(s.checkpoint_state());
@@ -274,6 +325,7 @@ TrainSummary RlTrainer::run(const std::function<void(const std::string&)>& on_li
   const int64_t done = s.session->completed_steps();
   if (!summary.stopped_early && done == c.train.steps) s.session->save_checkpoint(s.checkpoint_state());
   s.session->export_final_model();
+  s.session->release_run_folder();
   s.comm->barrier();
   summary.steps = done;
   summary.run_dir = s.session->run_dir();

@@ -34,7 +34,7 @@ struct RunOptions {
     v.field("log_level", log_level);
     v.require(!name.empty() && name.find('/') == std::string::npos, "name",
               "must be a non-empty name without '/'");
-    v.require(threads >= 0, "threads", core::str_cat("must be >= 0, got ", threads));
+    v.require(threads >= 0 && threads <= 1024, "threads", core::str_cat("must be in [0, 1024] (0: all cores), got ", threads));
   }
 };
 
@@ -86,6 +86,7 @@ struct DataOptions {
 };
 
 struct RolloutOptions {
+  static constexpr int64_t kMaxRollouts = 1 << 20;  // per step, over all ranks
   int64_t prompts_per_step = 8;
   int64_t group_size = 8;      // G samples per prompt
   int64_t max_new_tokens = 48;
@@ -115,9 +116,14 @@ struct RolloutOptions {
     v.field("overlong_filter", overlong_filter);
     v.require(max_sampling_rounds >= 1, "max_sampling_rounds",
               core::str_cat("must be >= 1, got ", max_sampling_rounds));
-    v.require(prompts_per_step >= 1, "prompts_per_step", core::str_cat("must be >= 1, got ", prompts_per_step));
-    v.require(group_size >= 1, "group_size", core::str_cat("must be >= 1, got ", group_size));
-    v.require(max_new_tokens >= 1, "max_new_tokens", core::str_cat("must be >= 1, got ", max_new_tokens));
+    v.require(prompts_per_step >= 1 && prompts_per_step <= kMaxRollouts, "prompts_per_step",
+              core::str_cat("must be in [1, ", kMaxRollouts, "], got ", prompts_per_step));
+    v.require(group_size >= 1 && group_size <= 65536, "group_size", core::str_cat("must be in [1, 65536], got ", group_size));
+    v.require(prompts_per_step * group_size <= kMaxRollouts, "group_size",
+              core::str_cat(prompts_per_step, " prompts x ", group_size, " samples = ", prompts_per_step * group_size,
+                            " rollouts per step; the limit is ", kMaxRollouts));
+    v.require(max_new_tokens >= 1 && max_new_tokens <= (1 << 20), "max_new_tokens",
+              core::str_cat("must be in [1, 1048576] (and fit the model's context), got ", max_new_tokens));
     v.require(temperature > 0, "temperature", core::str_cat("must be > 0 for RL rollouts, got ", temperature));
     v.require(top_p > 0 && top_p <= 1, "top_p", core::str_cat("must be in (0, 1], got ", top_p));
   }
@@ -266,11 +272,15 @@ struct CheckpointOptions {
   int64_t every = 0;      // steps between checkpoints; 0 = only at the end (and on SIGTERM)
   int64_t keep_last = 3;  // older checkpoints are deleted
   ResumeMode resume = ResumeMode::kNever;  // never, auto (latest if any), required (`--resume`)
+  // Config keys (and everything below them) a resume may change besides the safe ones
+  // (trainer/resume_check.h): the user accepts that the run is no longer the one checkpointed.
+  std::vector<std::string> allow_changes;
 
   template <class V>
   void visit(V& v) {
     v.field("every", every);
     v.field("keep_last", keep_last);
+    v.field("allow_changes", allow_changes);
     v.choice("resume", resume,
              {{"never", ResumeMode::kNever}, {"auto", ResumeMode::kAuto}, {"required", ResumeMode::kRequired}});
     v.require(every >= 0, "every", core::str_cat("must be >= 0, got ", every));

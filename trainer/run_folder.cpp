@@ -1,23 +1,81 @@
 #include "trainer/run_folder.h"
+#include "core/json_input.h"
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/error.h"
+#include "trainer/resume_check.h"
 
 namespace vecrl::trainer {
 namespace fs = std::filesystem;
 
+namespace {
+
+std::string read_all(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A resumed run's config against the one its checkpoint was written under (its config.yaml).
+void check_resumed_config(const std::string& run_dir, const fs::path& checkpoint_dir, const std::string& resolved_config,
+                          const std::vector<std::string>& allowed) {
+  const fs::path previous = checkpoint_dir / "config.yaml";
+  if (!fs::exists(previous)) return;
+  const auto changes = compare_resumed_config(read_all(previous), resolved_config, allowed);
+  std::string refused, accepted;
+  for (const auto& c : changes.refused) refused += "\n  " + c;
+  for (const auto& c : changes.accepted) accepted += (accepted.empty() ? "" : "; ") + c;
+  VECRL_CHECK(changes.refused.empty(), "cannot resume ", run_dir, ": the config changed since its checkpoints, so the run "
+              "would not continue the one checkpointed:", refused,
+              "\nUndo these, start a fresh run (checkpoint.resume: never), or accept them by listing the keys in "
+              "checkpoint.allow_changes");
+  if (!accepted.empty()) spdlog::info("resuming with changed settings: {}", accepted);
+}
+
+}  // namespace
+
+RunFolderLock::RunFolderLock(const std::string& run_dir) {
+  fs::create_directories(run_dir);
+  const std::string path = (fs::path(run_dir) / ".lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  VECRL_CHECK(fd_ >= 0, path, ": cannot open the run folder's lock: ", std::strerror(errno));
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const std::string holder = read_all(path);
+    ::close(fd_);
+    fd_ = -1;
+    VECRL_CHECK(false, "the run folder ", run_dir, " is in use by another run (pid ", holder.empty() ? "?" : holder,
+                "); wait for it to finish or choose another run.name");
+  }
+  const std::string pid = std::to_string(getpid());
+  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+  }
+}
+
+RunFolderLock::~RunFolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // releases the flock
+}
+
 std::optional<CheckpointPaths> prepare_run_folder(const std::string& run_dir, const std::string& resolved_config,
-                                                  ResumeMode resume, bool is_main) {
+                                                  const CheckpointOptions& options, bool is_main) {
   std::optional<CheckpointPaths> checkpoint;
-  if (resume != ResumeMode::kNever) checkpoint = latest_checkpoint(run_dir);
-  VECRL_CHECK(checkpoint || resume != ResumeMode::kRequired, "cannot resume: no checkpoint in ",
+  if (options.resume != ResumeMode::kNever) checkpoint = latest_checkpoint(run_dir);
+  VECRL_CHECK(checkpoint || options.resume != ResumeMode::kRequired, "cannot resume: no checkpoint in ",
               (fs::path(run_dir) / "checkpoints").string());
+  if (checkpoint) check_resumed_config(run_dir, checkpoint->dir, resolved_config, options.allow_changes);
   if (!is_main) return checkpoint;
   fs::create_directories(run_dir);
   std::ofstream(fs::path(run_dir) / "config.yaml") << resolved_config;
@@ -38,7 +96,7 @@ void drop_metrics_after(const std::string& run_dir, int64_t step) {
   std::vector<std::string> kept;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto j = core::try_parse_json(line);
     if (!j.is_discarded() && j.value("step", int64_t{0}) <= step) kept.push_back(line);
   }
   in.close();

@@ -230,6 +230,7 @@ SftSummary SftTrainer::run(const std::function<void(const std::string&)>& on_lin
     }
   }
   if (!summary.stopped_early) s.session->export_final_model();
+  s.session->release_run_folder();
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return summary;
 }

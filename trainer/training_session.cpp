@@ -44,8 +44,8 @@ TrainingSession::TrainingSession(SessionOptions options)
 TrainingSession::~TrainingSession() = default;
 
 std::optional<nlohmann::json> TrainingSession::open_run_folder() {
-  const auto checkpoint =
-      prepare_run_folder(run_dir_, options_.resolved_config, options_.checkpoint.resume, options_.is_main);
+  if (options_.is_main) lock_ = std::make_unique<RunFolderLock>(run_dir_);
+  const auto checkpoint = prepare_run_folder(run_dir_, options_.resolved_config, options_.checkpoint, options_.is_main);
   if (!checkpoint) return std::nullopt;
   auto contents = read_checkpoint(checkpoint->dir, *optimizer_);
   models::load_state(runner_->policy(), contents.policy, checkpoint->dir);
@@ -60,6 +60,11 @@ std::optional<nlohmann::json> TrainingSession::open_run_folder() {
   if (options_.is_main) drop_metrics_after(run_dir_, completed_);
   spdlog::info("resumed from {} (step {})", checkpoint->dir, completed_);
   return contents.state;
+}
+
+void TrainingSession::release_run_folder() {
+  sinks_.clear();
+  lock_.reset();
 }
 
 void TrainingSession::open_sinks() {

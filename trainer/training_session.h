@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "trainer/grad_norm_monitor.h"
 #include "trainer/hooks.h"
+#include "trainer/run_folder.h"
 #include "trainer/run_config.h"
 
 namespace torch::optim {
@@ -83,6 +84,8 @@ class TrainingSession {
   void write_metrics(int64_t step, const core::MetricMap& metrics);
   // The policy as a HuggingFace folder <run_dir>/final (main process only).
   void export_final_model();
+  // The run is over: closes the metric files and frees the run folder for the next run.
+  void release_run_folder();
 
  private:
   SessionOptions options_;
@@ -90,6 +93,7 @@ class TrainingSession {
   std::unique_ptr<models::PolicyRunner> runner_;
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::vector<std::unique_ptr<core::MetricSink>> sinks_;
+  std::unique_ptr<RunFolderLock> lock_;  // main process: the run folder is ours while we run
   GradNormMonitor grad_monitor_;
   int threads_ = 1;
   int64_t completed_ = 0;

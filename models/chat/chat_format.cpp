@@ -1,4 +1,5 @@
 #include "models/chat/chat_format.h"
+#include "core/json_input.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -27,12 +28,7 @@ std::unique_ptr<ChatFormat> make_chat_format(const std::string& name, const std:
   if (name != "auto") return chat_format_registry().create(name);
   const auto config_path = std::filesystem::path(model_dir) / "tokenizer_config.json";
   if (!std::filesystem::is_regular_file(config_path)) return chat_format_registry().create("plain");
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(std::ifstream(config_path));
-  } catch (const nlohmann::json::exception& e) {
-    throw core::Error(core::str_cat(config_path.string(), ": not valid JSON: ", e.what()));
-  }
+  const nlohmann::json config = core::read_json_file(config_path.string());
   if (!config.contains("chat_template") || config["chat_template"].is_null())
     return chat_format_registry().create("plain");
   // Some configs hold a list of named templates: the "default" one is the chat template.

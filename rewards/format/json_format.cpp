@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rewards/reward_module.h"
+#include "core/json_input.h"
 #include "rewards/verifiable/text_match.h"
 
 namespace vecrl::rewards {
@@ -33,7 +34,7 @@ class JsonFormat : public TextRewardModule {
       if (first_newline == std::string::npos) return {0.0};
       body = body.substr(first_newline + 1, body.size() - 3 - first_newline - 1);
     }
-    const auto parsed = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+    const auto parsed = core::try_parse_json(body);
     if (parsed.is_discarded()) return {0.0};
     for (const auto& key : o_.required_keys)
       if (!parsed.is_object() || !parsed.contains(key)) return {0.0};

@@ -1,4 +1,5 @@
 #include "rewards/ifeval/checks.h"
+#include "core/json_input.h"
 
 #include <re2/re2.h>
 
@@ -234,7 +235,7 @@ const std::map<std::string, Check>& checks() {
              break;
            }
          if (ends_with(value, "```")) value = value.substr(0, value.size() - 3);
-         return !nlohmann::json::parse(strip(value), nullptr, false).is_discarded();
+         return !core::try_parse_json(strip(value)).is_discarded();
        }},
       {"detectable_format:title",
        [](const nlohmann::json&, const std::string& r) {

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "rewards/judge/judge.h"
+#include "core/json_input.h"
 #include "rewards/verifiable/text_match.h"
 
 namespace vecrl::rewards {
@@ -150,7 +151,7 @@ class HttpJudge : public Judge {
       }
       VECRL_CHECK(result->status == 200, "judge server ", host_, " refused the request: HTTP ", result->status, ": ",
                   redacted(result->body.substr(0, 300)));
-      auto parsed = nlohmann::json::parse(result->body, nullptr, false);
+      auto parsed = core::try_parse_json(result->body);
       if (parsed.is_discarded() || !parsed.contains("choices") || !parsed["choices"].is_array() ||
           parsed["choices"].empty()) {
         last_error = "unparsable reply: " + redacted(result->body.substr(0, 120));

@@ -69,9 +69,9 @@ class CodeReward : public RewardModule {
     std::atomic<int64_t> failed{0};
     core::parallel_for(n * m, batch.workers, [&](int64_t cell) {
       const int64_t i = cell / m, j = cell % m;
-      if (j >= static_cast<int64_t>(batch.answers[i].size())) return;
+      if (j >= static_cast<int64_t>(batch.answers[i].size()) || batch.cancelled()) return;
       try {
-        passes[cell] = run_tests(batch.answers[i][j], rollouts.samples[i]);
+        passes[cell] = run_tests(batch.answers[i][j], rollouts.samples[i], batch.cancel);
       } catch (const std::exception& e) {
         if (failed++ == 0) spdlog::warn("code: rollout {} could not be run and is marked not-valid: {}", i, e.what());
       }
@@ -105,7 +105,8 @@ class CodeReward : public RewardModule {
   int64_t failed_texts() const override { return failed_texts_; }
 
  private:
-  std::vector<bool> run_tests(const std::string& answer, const nlohmann::json& sample) const {
+  std::vector<bool> run_tests(const std::string& answer, const nlohmann::json& sample,
+                              const std::atomic<bool>* cancel) const {
     const std::string solution = o_.extract_fenced ? code::extract_code(answer) : answer;
     const std::string marker = random_marker();
     code::TestProgram program;
@@ -122,7 +123,7 @@ class CodeReward : public RewardModule {
       program = code::humaneval_program(prompt, solution, record_string(sample, o_.test_field, "code"),
                                         record_string(sample, o_.entry_point_field, "code"), marker);
     }
-    const auto result = sandbox::run_sandboxed({o_.python, "-I", "program.py"}, {{"program.py", program.source}}, o_.limits);
+    const auto result = sandbox::run_sandboxed({o_.python, "-I", code::TestProgram::kMain}, program.files(), o_.limits, cancel);
     auto passed = code::read_results(result.stdout_text, program);
     if (std::find(passed.begin(), passed.end(), false) != passed.end())
       spdlog::debug("code: a test failed; the program {}; stderr: {}", result.describe(),

@@ -17,8 +17,9 @@ struct Result {
   std::string out;
 };
 
-// Runs `vecrl ARGS`, feeding `input` on stdin when given; captures stdout and stderr together.
-Result run(const std::string& args, const std::string& input = "") {
+// Runs `vecrl ARGS`, feeding `input` on stdin when given; captures stdout and stderr together, or
+// stdout alone.
+Result run(const std::string& args, const std::string& input = "", bool with_stderr = true) {
   std::string redirect;
   if (!input.empty()) {
     static int counter = 0;  // tests run as parallel processes: one file per process and call
@@ -29,7 +30,7 @@ Result run(const std::string& args, const std::string& input = "") {
     fclose(f);
     redirect = " < " + path;
   }
-  const std::string cmd = std::string(VECRL_EXE) + " " + args + redirect + " 2>&1";
+  const std::string cmd = std::string(VECRL_EXE) + " " + args + redirect + (with_stderr ? " 2>&1" : " 2>/dev/null");
   FILE* pipe = popen(cmd.c_str(), "r");
   std::string out;
   std::array<char, 4096> buf;
@@ -345,6 +346,14 @@ TEST(CliReward, ScoresRecordsWithTheConfiguredModules) {
   EXPECT_DOUBLE_EQ(lines[1]["rewards"]["length/score"].get<double>(), 0.5);  // 12 tokens: halfway from 8 to 16
   EXPECT_EQ(lines[1]["valid"]["length/score"], true);
   EXPECT_NE(r.out.find("math/correct: mean 0.5000"), std::string::npos) << r.out;
+  // The summary and warnings go to stderr: stdout is JSON lines only.
+  auto only_stdout = run("reward --config " + config, R"({"response": "4", "answer": "4"})", false);
+  ASSERT_EQ(only_stdout.code, 0);
+  std::istringstream json_lines(only_stdout.out);
+  int count = 0;
+  for (std::string line; std::getline(json_lines, line); ++count)
+    EXPECT_FALSE(nlohmann::json::parse(line, nullptr, false).is_discarded()) << "not JSON on stdout: " << line;
+  EXPECT_EQ(count, 1) << only_stdout.out;
 
   // Without token counts, token-based modules are not-valid (null), the others still score.
   auto no_tokens = run("reward --config " + config, R"({"response": "4", "answer": "4"})");

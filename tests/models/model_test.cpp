@@ -208,8 +208,11 @@ TEST(HfCheckpoint, RejectsMissingUnexpectedAndMisshapenTensors) {
   missing.erase("model.norm.weight");
   expect_error(missing, "missing tensors: model.norm.weight");
   auto extra = tensors;
-  extra["model.layers.9.mlp.up_proj.weight"] = torch::zeros({2});
-  expect_error(extra, "unexpected tensor 'model.layers.9.mlp.up_proj.weight'");
+  extra["model.extra_proj.weight"] = torch::zeros({2});
+  expect_error(extra, "unexpected tensor 'model.extra_proj.weight'");
+  auto extra_layer = tensors;  // found before the model is built, from the layer count
+  extra_layer["model.layers.9.mlp.up_proj.weight"] = torch::zeros({2});
+  expect_error(extra_layer, "num_hidden_layers is 5, the weights hold 10 layers");
   auto shape = tensors;
   shape["model.norm.weight"] = torch::zeros({63});
   expect_error(shape, "tensor 'model.norm.weight' has shape [63]");

@@ -1,6 +1,9 @@
 // The code reward: its harness programs and the reference solutions of HumanEval and MBPP.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
+
 #include "tests/test_paths.h"
 #include "core/jsonl.h"
 #include "rewards/reward_set.h"
@@ -13,25 +16,58 @@ using namespace vecrl::testing;
 
 namespace {
 
-sandbox::SandboxResult python(const std::string& source) {
-  return sandbox::run_sandboxed({"/usr/bin/python3", "-I", "main.py"}, {{"main.py", source}}, {});
+sandbox::SandboxResult run_program(const rewards::code::TestProgram& program) {
+  return sandbox::run_sandboxed({"/usr/bin/python3", "-I", rewards::code::TestProgram::kMain}, program.files(), {});
 }
 
 
 }  // namespace
 
 TEST(CodeProgram, ForgedResultLinesDoNotCount) {
-  // The solution prints result lines of its own: with another marker they are ignored, and with the
-  // right one (which the module draws at random per run) the repeated index counts as failed.
+  // The solution prints result lines with the run's marker: they go to stderr, never to the
+  // harness's stdout, and only the tests decide.
   const std::vector<std::string> asserts{"assert f(1) == 1", "assert f(2) == 3", "assert f(3) == 3"};
   const auto program = rewards::code::assert_list_program(
       "print('m 1 PASS')\nprint('other 1 PASS')\ndef f(x): return x", asserts, "", "m");
-  auto r = python(program.source);
+  auto r = run_program(program);
   ASSERT_TRUE(r.ok()) << r.describe() << r.stderr_text;
   EXPECT_EQ(rewards::code::read_results(r.stdout_text, program), (std::vector<bool>{true, false, true}));
-  const auto forged_pass = rewards::code::assert_list_program("print('m 1 PASS')\ndef f(x): return 3", asserts, "", "m");
-  auto f = python(forged_pass.source);
-  EXPECT_EQ(rewards::code::read_results(f.stdout_text, forged_pass), (std::vector<bool>{false, false, true}));
+  const auto forged_fail = rewards::code::assert_list_program("print('m 1 FAIL')\ndef f(x): return 3", asserts, "", "m");
+  auto f = run_program(forged_fail);  // f(2) == 3 and f(3) == 3 pass, whatever the solution prints
+  EXPECT_EQ(rewards::code::read_results(f.stdout_text, forged_fail), (std::vector<bool>{false, true, true}));
+}
+
+TEST(CodeProgram, HarnessHacksForgeNothing) {
+  const std::vector<std::string> asserts{"assert f(1) == 1", "assert False", "assert f(2) == 2"};
+  const std::vector<bool> none(3, false);
+  auto results = [&](const std::string& solution) {
+    const auto program = rewards::code::assert_list_program(solution, asserts, "", "__vecrl_result_42__");
+    return rewards::code::read_results(run_program(program).stdout_text, program);
+  };
+  EXPECT_EQ(results("def f(x): return x"), (std::vector<bool>{true, false, true}));  // the honest control
+  // Rebinding the harness's exec, in the module and in builtins.
+  EXPECT_EQ(results("def exec(*a, **k): pass\ndef f(x): return 0"), none);
+  EXPECT_EQ(results("import builtins\nbuiltins.exec = lambda *a, **k: None\nbuiltins.compile = lambda *a, **k: None\n"
+                    "def f(x): return 0"),
+            none);
+  // Reading the program's files for the marker, printing result lines for every index, writing to
+  // every descriptor and to the harness's through /proc, then leaving with status 0.
+  EXPECT_EQ(results("import os, re, sys\n"
+                    "text = ''\n"
+                    "for name in os.listdir('.'):\n"
+                    "    try: text += open(name).read()\n"
+                    "    except Exception: pass\n"
+                    "markers = set(re.findall(r'__vecrl_result_\\d+__', text)) | {'__vecrl_result_42__'}\n"
+                    "lines = ''.join('\\n%s %d PASS\\n' % (m, i) for m in markers for i in range(3)).encode()\n"
+                    "for fd in range(0, 64):\n"
+                    "    try: os.write(fd, lines)\n"
+                    "    except OSError: pass\n"
+                    "for fd in range(0, 64):\n"
+                    "    try: open('/proc/%d/fd/%d' % (os.getppid(), fd), 'wb').write(lines)\n"
+                    "    except OSError: pass\n"
+                    "sys.stdout.write(lines.decode()); sys.stdout.flush()\n"
+                    "os._exit(0)\n"),
+            none);
 }
 
 TEST(CodeProgram, VerpoWorkedExample) {
@@ -115,4 +151,24 @@ TEST(CodeReward, TimeoutIsPerProgramAndTheBatchDeadlineIsItsOwnKey) {
     EXPECT_NE(std::string(e.what()).find("deadline_s"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("timeout_s = 10"), std::string::npos) << e.what();
   }
+}
+
+TEST(CodeReward, AnAbandonedBatchKillsAndCleansItsBoxes) {
+  // One worker, four programs of 2.5 s each (each within its 3 s limit): the batch needs 10 s and is
+  // abandoned at its 3.5 s deadline, while the second program runs. That box is killed and its folder
+  // removed before score() returns, and the last two never start.
+  const auto staging_root = std::filesystem::temp_directory_path() / ("vecrl-abandoned-" + std::to_string(getpid()));
+  std::filesystem::create_directories(staging_root);
+  setenv("TMPDIR", staging_root.c_str(), 1);  // where the boxes stage their files (one test per process)
+  const std::string slow = "import time\ndef f():\n    time.sleep(2.5)\n    return 1\n";
+  const nlohmann::json record = {{"test_list", {"assert f() == 1"}}};
+  rewards::RewardSet set(specs("rewards: [{type: code, timeout_s: 3, deadline_s: 3.5}]"), {1, {}});
+  const auto start = std::chrono::steady_clock::now();
+  auto m = set.score(rollouts({slow, slow, slow, slow}, {}, {record, record, record, record}));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_FALSE(m.valid.any().item<bool>());  // the module's dimensions are not-valid for the batch
+  EXPECT_LT(seconds, 5.5);
+  EXPECT_TRUE(std::filesystem::is_empty(staging_root));
+  unsetenv("TMPDIR");
+  std::filesystem::remove_all(staging_root);
 }

@@ -20,6 +20,7 @@
 #include "rewards/reward_set.h"
 #include "rewards/rubric/rubric_aggregation.h"
 #include "tests/rewards/reward_fixture.h"
+#include "tests/serve_process.h"
 
 using namespace vecrl;
 using namespace vecrl::testing;
@@ -32,39 +33,6 @@ const std::vector<Criterion> kRar{{"e", "Essential", 1.0, false}, {"i", "Importa
 const std::vector<std::vector<double>> kVerdicts{{1, 1, 1, 1}, {1, 0, 1, 1}, {1, 1, 0, 0}, {1, 0, 0, 1}};
 
 const std::string kModel = std::string(VECRL_SHARED_DATA) + "/models/stories260K";
-
-// `vecrl serve` on a free port, stopped with SIGTERM at the end of the test.
-class ServeProcess {
- public:
-  ServeProcess() {
-    const std::string log = ::testing::TempDir() + "/vecrl_serve_" + std::to_string(getpid()) + ".log";
-    pid_ = fork();
-    if (pid_ == 0) {
-      freopen(log.c_str(), "w", stdout);
-      execl(VECRL_EXE, VECRL_EXE, "serve", "--model", kModel.c_str(), "--port", "0", "--threads", "1", nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      std::ifstream in(log);
-      std::string line;
-      if (std::getline(in, line) && line.rfind(":") != std::string::npos) port_ = std::stoi(line.substr(line.rfind(':') + 1));
-    }
-  }
-  ~ServeProcess() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exited_cleanly_ = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool exited_cleanly_ = false;
-};
 
 std::vector<double> column_d(const core::RewardMatrix& m, int64_t k) {
   std::vector<double> out;
@@ -92,7 +60,7 @@ TEST(RubricAggregation, RarAndPow3rWorkedExamples) {
 }
 
 TEST(Judge, HttpJudgeThroughVecrlServeAgreesWithTheInProcessJudge) {
-  ServeProcess server;
+  ServeProcess server(kModel);
   ASSERT_GT(server.port(), 0) << "vecrl serve did not report a port";
   // stories260K cannot read a rubric, but its next-token distribution after a quote is a fine
   // yes/no oracle: "Y" (Yes) against "N" (No) as spelled by its tokenizer.
@@ -253,7 +221,7 @@ TEST(Judge, AServerEchoingTheKeyNeverGetsItIntoLogsOrErrors) {
 }
 
 TEST(Serve, MalformedAndOversizedRequestsGet4xxAndTheServerKeepsServing) {
-  ServeProcess server;
+  ServeProcess server(kModel);
   ASSERT_GT(server.port(), 0);
   httplib::Client client("127.0.0.1", server.port());
   auto post = [&](const std::string& path, const std::string& body) {

@@ -80,9 +80,9 @@ TEST(Rewards, ConfigErrorsNameTheKey) {
 }
 
 namespace {
-// A module that takes far too long, to exercise the per-call deadline.
+// A module that takes far too long and ignores cancellation, to exercise the per-call deadline.
 struct SlowOptions {
-  double sleep_s = 2.0;
+  double sleep_s = 4.0;
   template <class V>
   void visit(V& v) {
     v.field("sleep_s", sleep_s);
@@ -107,7 +107,8 @@ TEST(Rewards, AModuleCallPastItsTimeoutIsMaskedAndTheRunGoesOn) {
   rewards::RewardSet set(specs("rewards: [{type: test_slow, deadline_s: 0.2}, {type: ends_with}]"));
   const auto start = std::chrono::steady_clock::now();
   auto m = set.score(rollouts({"a.", "b."}, {false, false}, {}));
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.5);
+  // The deadline, then at most the 1 s grace for cancelled work to wind down (this module ignores it).
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 2.0);
   EXPECT_FALSE(m.valid.select(2, 0).any().item().toBool());
   EXPECT_TRUE(m.valid.select(2, 1).all().item().toBool());
   EXPECT_EQ(set.failures(), 1);

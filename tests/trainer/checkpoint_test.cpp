@@ -1,14 +1,19 @@
 // Checkpoints: exact resume, atomic writes, keep-last, stop requests.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "algorithms/advantage.h"
+#include "core/config.h"
 #include "core/error.h"
+#include "core/registry.h"
 #include "tests/trainer/test_support.h"
 #include "trainer/checkpoint.h"
 #include "trainer/rl_trainer.h"
+#include "trainer/run_folder.h"
 
 using namespace vecrl;
 namespace fs = std::filesystem;
@@ -34,6 +39,34 @@ std::vector<nlohmann::json> metrics_of(const trainer::RlTrainer& t) {
 }
 
 void quiet(const std::string&) {}
+
+// GRPO that fails on its `fail_at`-th call (counted per process), as a reward or estimator might on
+// a bad batch in the middle of a run.
+struct FailingOptions {
+  int64_t fail_at = 2;
+  template <class V>
+  void visit(V& v) {
+    v.field("fail_at", fail_at);
+  }
+};
+class FailingEstimator : public algorithms::AdvantageEstimator {
+ public:
+  explicit FailingEstimator(FailingOptions o) : o_(o) {
+    core::ConfigNode node(YAML::Load("{}"), "test");
+    grpo_ = algorithms::advantage_registry().create("grpo", node);
+  }
+  core::Advantages compute(const algorithms::AdvantageInput& input) const override {
+    static int64_t calls = 0;
+    VECRL_CHECK(++calls != o_.fail_at, "injected failure on call ", calls);
+    return grpo_->compute(input);
+  }
+
+ private:
+  FailingOptions o_;
+  std::unique_ptr<algorithms::AdvantageEstimator> grpo_;
+};
+VECRL_REGISTER(algorithms::advantage_registry(), "test_failing",
+               (core::make_configured<algorithms::AdvantageEstimator, FailingOptions, FailingEstimator>));
 
 }  // namespace
 
@@ -124,4 +157,143 @@ TEST(Checkpoints, VpoResumesWithItsWeightGenerator) {
   auto second = make("vpo_resumed", {"train.steps=4", "checkpoint.resume=required", "advantage={type: vpo, seed: 5}"});
   second->run(quiet);
   EXPECT_EQ(straight->parameter_vector(), second->parameter_vector());
+}
+
+TEST(Checkpoints, ADataOrderThatIsNotAPermutationIsRefusedOnResume) {
+  // state.json's data.order indexes the dataset: an index past it (or a repeated one) would read
+  // past the records. Each is an error naming the entry.
+  auto t = make("bad_order", {"train.steps=1"});
+  t->run(quiet);
+  const auto dir = trainer::latest_checkpoint(t->run_dir())->dir;
+  const auto state_path = fs::path(dir) / "state.json";
+  std::ifstream in(state_path);
+  const auto original = nlohmann::json::parse(in);
+  for (const int64_t bad : {int64_t{1} << 40, int64_t{-3}, int64_t{-1}}) {
+    auto state = original;
+    auto& order = state["data"]["order"];
+    order[1] = bad == -1 ? order[0] : nlohmann::json(bad);  // -1: repeat the first index
+    std::ofstream(state_path) << state.dump();
+    try {
+      make("bad_order", {"train.steps=2", "checkpoint.resume=required"});
+      FAIL() << "resumed from an order with " << bad;
+    } catch (const core::Error& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("order[1]"), std::string::npos) << what;
+      EXPECT_NE(what.find(bad == -1 ? "repeated" : "out of range"), std::string::npos) << what;
+    }
+  }
+  // A state.json nested 100,000 deep is refused before it is parsed.
+  std::ofstream(state_path) << std::string(100000, '[') << std::string(100000, ']');
+  try {
+    make("bad_order", {"train.steps=2", "checkpoint.resume=required"});
+    FAIL() << "resumed from a deeply nested state.json";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("state.json: JSON nested deeper than 256"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Checkpoints, AResumeRefusesConfigChangesThatBreakExactness) {
+  auto t = make("changed", {"train.steps=1"});
+  t->run(quiet);
+  auto resume_error = [&](std::vector<std::string> extra) {
+    extra.push_back("checkpoint.resume=required");
+    try {
+      make("changed", extra);
+    } catch (const core::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  const std::string lr = resume_error({"train.steps=2", "optim.lr=0.5"});
+  EXPECT_NE(lr.find("the config changed since its checkpoints"), std::string::npos) << lr;
+  EXPECT_NE(lr.find("optim.lr: "), std::string::npos) << lr;
+  EXPECT_NE(lr.find("-> 0.5"), std::string::npos) << lr;
+  EXPECT_NE(lr.find("checkpoint.allow_changes"), std::string::npos) << lr;
+  EXPECT_NE(resume_error({"rollout.group_size=2"}).find("rollout.group_size: 4 -> 2"), std::string::npos);
+  EXPECT_NE(resume_error({"run.seed=7"}).find("run.seed: 1 -> 7"), std::string::npos);
+  EXPECT_NE(resume_error({"advantage.std=population"}).find("advantage.std: unbiased -> population"), std::string::npos);
+  // Safe keys (more steps, checkpointing, threads) and keys the user accepts are not refused.
+  EXPECT_EQ(resume_error({"train.steps=2", "checkpoint.every=1", "run.threads=1"}), "(no error)");
+  EXPECT_EQ(resume_error({"train.steps=2", "optim.lr=0.5", "checkpoint.allow_changes=[optim.lr]"}), "(no error)");
+}
+
+TEST(Checkpoints, ADatasetThatChangedUnderTheSameSizeIsRefusedOnResume) {
+  const fs::path data = fs::path(::testing::TempDir()) / ("vecrl_changed_data_" + std::to_string(getpid()) + ".jsonl");
+  fs::copy_file(fs::path(VECRL_SOURCE_DIR) / "configs/data/story_prompts.jsonl", data, fs::copy_options::overwrite_existing);
+  auto t = make("changed_data", {"train.steps=1", "data.path=" + data.string()});
+  t->run(quiet);
+  std::ifstream in(data);
+  std::string first, rest, line;
+  std::getline(in, first);
+  while (std::getline(in, line)) rest += line + "\n";
+  in.close();
+  auto record = nlohmann::json::parse(first);
+  record["prompt"] = record["prompt"].get<std::string>() + " Then";
+  std::ofstream(data) << record.dump() << "\n" << rest;
+  try {
+    make("changed_data", {"train.steps=2", "data.path=" + data.string(), "checkpoint.resume=required"});
+    FAIL() << "resumed over a changed dataset";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the dataset changed since the checkpoint"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Checkpoints, ASecondRunIntoAFolderInUseIsRefused) {
+  auto t = make("locked", {"train.steps=1"});
+  const std::string dir = t->run_dir();
+  // A second run into the same folder (flock is per open file: a second open conflicts even in
+  // this process), whether through the lock itself or a whole trainer.
+  try {
+    trainer::RunFolderLock again(dir);
+    FAIL() << "took the lock of a run folder in use";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is in use by another run (pid " + std::to_string(getpid()) + ")"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(make("locked", {"train.steps=1"}), core::Error);
+  t.reset();  // the first run ends: the folder is free again
+  EXPECT_NO_THROW(trainer::RunFolderLock free_again(dir));
+}
+
+TEST(Checkpoints, AStepThatFailsLeavesACheckpointOfTheCompletedOnes) {
+  // checkpoint.every 0: without the failure's checkpoint, two completed steps would be lost.
+  auto t = make("failed_step", {"train.steps=5", "advantage={type: test_failing, fail_at: 3}"});
+  try {
+    t->run(quiet);
+    FAIL() << "the injected failure did not stop the run";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("step 3, stage 'advantages': injected failure"), std::string::npos) << e.what();
+  }
+  const auto latest = trainer::latest_checkpoint(t->run_dir());
+  ASSERT_TRUE(latest.has_value());
+  EXPECT_EQ(latest->step, 2);
+  t.reset();
+  // It resumes where the completed steps ended, with the data cursor of the end of step 2.
+  auto resumed = make("failed_step", {"train.steps=3", "advantage={type: test_failing, fail_at: 0}",
+                                      "checkpoint.resume=required", "checkpoint.allow_changes=[advantage.fail_at]"});
+  EXPECT_EQ(resumed->completed_steps(), 2);
+  EXPECT_EQ(resumed->run(quiet).steps, 3);
+}
+
+TEST(Checkpoints, AnOverLongPromptIsABadRecordNamedByItsLine) {
+  const fs::path data = fs::path(::testing::TempDir()) / ("vecrl_long_prompt_" + std::to_string(getpid()) + ".jsonl");
+  std::string long_prompt;
+  for (int i = 0; i < 400; ++i) long_prompt += "Once upon a time ";
+  std::ofstream(data) << R"({"prompt": "Once upon a time"})" << "\n"
+                      << nlohmann::json{{"prompt", long_prompt}}.dump() << "\n"
+                      << R"({"prompt": "There was a cat"})" << "\n"
+                      << nlohmann::json{{"prompt", std::string(8 << 20, 'a')}}.dump() << "\n";  // 8 MB: not even tokenized
+  try {
+    make("long_prompt", {"data.path=" + data.string()});
+    FAIL() << "an over-long prompt was accepted";
+  } catch (const core::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(data.filename().string() + ":2: the prompt is "), std::string::npos) << what;
+    EXPECT_NE(what.find("with 8 new tokens (rollout.max_new_tokens) it does not fit the model's context of 512"),
+              std::string::npos)
+        << what;
+  }
+  auto skipping = make("long_prompt", {"data.path=" + data.string(), "data.skip_bad_records=true", "train.steps=1"});
+  EXPECT_EQ(skipping->run(quiet).steps, 1);
 }
