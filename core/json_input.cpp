@@ -1,9 +1,7 @@
 #include "core/json_input.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "core/error.h"
+#include "core/files.h"
 
 namespace vecrl::core {
 
@@ -43,11 +41,7 @@ nlohmann::json parse_json(std::string_view text, const std::string& where, int64
 }
 
 nlohmann::json read_json_file(const std::string& path, int64_t max_depth) {
-  std::ifstream in(path, std::ios::binary);
-  VECRL_CHECK(in.good(), path, ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_json(text.str(), path, max_depth);
+  return parse_json(read_text_file(path), path, max_depth);
 }
 
 nlohmann::json try_parse_json(std::string_view text, int64_t max_depth) {

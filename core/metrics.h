@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/output_file.h"
+#include "core/files.h"
 
 namespace vecrl::core {
 

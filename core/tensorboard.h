@@ -7,7 +7,7 @@
 #include <string>
 
 #include "core/metrics.h"
-#include "core/output_file.h"
+#include "core/files.h"
 
 namespace vecrl::core {
 

@@ -1,4 +1,5 @@
 #include "trainer/checkpoint.h"
+#include "core/files.h"
 #include "core/json_input.h"
 
 #include <fcntl.h>
@@ -35,12 +36,6 @@ void write_text(const fs::path& path, const std::string& text) {
   out << text;
   out.close();
   VECRL_CHECK(out, path.string(), ": write failed");
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  VECRL_CHECK(in, path.string(), ": missing");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -96,11 +91,11 @@ std::string write_checkpoint(const std::string& run_dir, int64_t step, const Che
 CheckpointContents read_checkpoint(const std::string& dir, torch::optim::Optimizer& optimizer) {
   const fs::path d(dir);
   CheckpointContents c;
-  c.state = core::parse_json(read_text(d / "state.json"), dir + "/state.json");
+  c.state = core::read_json_file((d / "state.json").string());
   VECRL_CHECK(c.state.value("format_version", -1) == kCheckpointFormatVersion, dir, ": checkpoint format ",
               c.state.value("format_version", -1), ", this vecrl reads format ", kCheckpointFormatVersion);
   c.policy = core::read_safetensors((d / "model.safetensors").string());
-  c.config_yaml = read_text(d / "config.yaml");
+  c.config_yaml = core::read_text_file((d / "config.yaml").string());
   try {
     torch::load(optimizer, (d / "optimizer.pt").string());
   } catch (const c10::Error& e) {

@@ -1,4 +1,5 @@
 #include "trainer/run_folder.h"
+#include "core/files.h"
 #include "core/json_input.h"
 
 #include <spdlog/spdlog.h>
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -23,19 +23,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string read_all(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A resumed run's config against the one its checkpoint was written under (its config.yaml).
 void check_resumed_config(const std::string& run_dir, const fs::path& checkpoint_dir, const std::string& resolved_config,
                           const std::vector<std::string>& allowed) {
   const fs::path previous = checkpoint_dir / "config.yaml";
   if (!fs::exists(previous)) return;
-  const auto changes = compare_resumed_config(read_all(previous), resolved_config, allowed);
+  const auto changes = compare_resumed_config(core::read_text_file(previous.string()), resolved_config, allowed);
   std::string refused, accepted;
   for (const auto& c : changes.refused) refused += "\n  " + c;
   for (const auto& c : changes.accepted) accepted += (accepted.empty() ? "" : "; ") + c;
@@ -54,7 +47,7 @@ RunFolderLock::RunFolderLock(const std::string& run_dir) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   VECRL_CHECK(fd_ >= 0, path, ": cannot open the run folder's lock: ", std::strerror(errno));
   if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const std::string holder = read_all(path);
+    const std::string holder = core::read_text_file(path);
     ::close(fd_);
     fd_ = -1;
     VECRL_CHECK(false, "the run folder ", run_dir, " is in use by another run (pid ", holder.empty() ? "?" : holder,

@@ -18,9 +18,10 @@ std::string extract_code(const std::string& response);
 // each test it got through by writing "<marker> <index>" into a pipe only it and the harness hold;
 // the harness reports "<marker> <index> PASS|FAIL" from those proofs on the stdout that only it
 // holds (it is non-dumpable, so a child cannot reach it through /proc either). Rebinding exec or a
-// builtin, exiting early, printing result lines or reading the program's files forges nothing. Left open: a solution that digs the marker out of the interpreter's frames or memory (one
-// Python process cannot be protected from itself), and results that cheat the test's own logic
-// (an object equal to everything).
+// builtin, exiting early, printing result lines or reading the program's files forges nothing.
+// Left open: a solution that digs the marker out of the interpreter's frames or memory (one Python
+// process cannot be protected from itself), and results that cheat the test's own logic (an object
+// equal to everything).
 struct TestProgram {
   std::string solution;            // the code under test
   std::string setup;               // run before each test, in the tests' namespace

@@ -15,7 +15,7 @@
 #include "core/error.h"
 #include "core/json_input.h"
 #include "core/jsonl.h"
-#include "core/output_file.h"
+#include "core/files.h"
 
 using namespace vecrl;
 

@@ -1,14 +1,24 @@
-#include "core/output_file.h"
+#include "core/files.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "core/error.h"
 
 namespace vecrl::core {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  VECRL_CHECK(in.good(), path, ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 OutputFile::OutputFile(const std::string& path, Mode mode) : path_(path) {
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (mode == Mode::kAppend ? O_APPEND : O_TRUNC);

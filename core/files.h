@@ -1,12 +1,16 @@
 #pragma once
-// A file a run keeps open while it starts other programs (metrics.jsonl, the TensorBoard event
-// file), opened close-on-exec: std::ofstream's descriptor would be inherited by every program the
-// process execs, which could then write into the run's records. Each append is one write(2).
+// Whole files in and out.
 #include <string>
 #include <string_view>
 
 namespace vecrl::core {
 
+// A file's bytes; throws "<path>: cannot open" when it cannot be read.
+std::string read_text_file(const std::string& path);
+
+// A file a run keeps open while it starts other programs (metrics.jsonl, the TensorBoard event
+// file), opened close-on-exec: std::ofstream's descriptor would be inherited by every program the
+// process execs, which could then write into the run's records. Each append is one write(2).
 class OutputFile {
  public:
   enum class Mode { kAppend, kTruncate };
