@@ -24,10 +24,10 @@ TORCH_LIBS="-ltorch -ltorch_cpu -lc10"
 
 sources_of() {
   case "$1" in
-    safetensors) echo "core/safetensors.cpp" ;;
+    safetensors) echo "core/safetensors.cpp core/json_input.cpp core/files.cpp" ;;
     config) echo "core/config.cpp" ;;
-    dataset) echo "core/jsonl.cpp" ;;
-    tokenizer_json|bpe_encode) echo "models/tokenizer.cpp models/tokenizer_files.cpp models/bpe_tokenizer.cpp models/sentencepiece_tokenizer.cpp" ;;
+    dataset) echo "core/jsonl.cpp core/json_input.cpp core/files.cpp" ;;
+    tokenizer_json|bpe_encode) echo "models/tokenizer.cpp models/tokenizer_files.cpp models/bpe_tokenizer.cpp models/sentencepiece_tokenizer.cpp core/json_input.cpp core/files.cpp" ;;
     math_answer) echo "rewards/verifiable/math_answer.cpp rewards/verifiable/text_match.cpp" ;;
     *) echo "unknown fuzz target '$1' (known: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
