@@ -1,5 +1,6 @@
 #pragma once
 // Errors: exceptions carrying context. Library code throws; only main() turns them into exit codes.
+#include <new>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -27,6 +28,26 @@ std::string str_cat(const Args&... args) {
   std::ostringstream os;
   detail::append(os, args...);
   return os.str();
+}
+
+// Runs `load` and turns an allocation failure inside it (std::bad_alloc, LibTorch's "can't allocate
+// memory", CUDA's "out of memory") into an Error naming what was being loaded; `describe()` is
+// called only then, so it may name the line or tensor reached. Other exceptions pass unchanged.
+template <class Describe, class Load>
+auto naming_allocation_failure(const Describe& describe, Load&& load) -> decltype(load()) {
+  try {
+    return load();
+  } catch (const std::bad_alloc&) {
+    throw Error(str_cat("out of memory while loading ", describe()));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    if (message.find("can't allocate memory") == std::string::npos && message.find("out of memory") == std::string::npos)
+      throw;
+    message = message.substr(0, message.find('\n'));
+    throw Error(str_cat("out of memory while loading ", describe(), " (", message, ")"));
+  }
 }
 
 }  // namespace vecrl::core

@@ -62,9 +62,7 @@ void for_each_line(const std::string& path, bool gz, int64_t max_bytes,
   if (length > 0) line(text, n, length);
 }
 
-}  // namespace
-
-RecordFile read_records(const std::string& path, const RecordReadOptions& options) {
+RecordFile read_records_counting(const std::string& path, const RecordReadOptions& options, int64_t& line_reached) {
   RecordFile out;
   auto bad = [&](const std::string& message) {
     if (!options.skip_bad) throw Error(message);
@@ -79,11 +77,12 @@ RecordFile read_records(const std::string& path, const RecordReadOptions& option
         continue;
       }
       out.records.push_back(std::move(doc[i]));
-      out.lines.push_back(static_cast<int64_t>(i + 1));
+      out.lines.push_back(line_reached = static_cast<int64_t>(i + 1));
     }
   } else {
     const bool gz = ends_with(path, ".gz");
     for_each_line(path, gz, options.max_line_bytes, [&](const std::string& text, int64_t n, int64_t length) {
+      line_reached = n;
       if (length > options.max_line_bytes) {
         bad(str_cat(path, ":", n, ": line of ", length, " bytes exceeds the limit of ", options.max_line_bytes));
         return;
@@ -108,6 +107,14 @@ RecordFile read_records(const std::string& path, const RecordReadOptions& option
   }
   VECRL_CHECK(!out.records.empty(), path, ": no records", out.skipped ? str_cat(" (", out.skipped, " skipped)") : "");
   return out;
+}
+
+}  // namespace
+
+RecordFile read_records(const std::string& path, const RecordReadOptions& options) {
+  int64_t line_reached = 0;
+  return naming_allocation_failure([&] { return str_cat(path, " (at record ", line_reached, ")"); },
+                                   [&] { return read_records_counting(path, options, line_reached); });
 }
 
 }  // namespace vecrl::core

@@ -105,7 +105,9 @@ std::map<std::string, at::Tensor> read_safetensors(const std::string& path) {
   std::map<std::string, at::Tensor> out;
   const uint64_t data_start = 8 + header_len;
   for (const auto& e : entries) {
-    at::Tensor t = at::empty(e.shape, at::TensorOptions().dtype(e.type));
+    at::Tensor t = naming_allocation_failure(
+        [&] { return str_cat(path, ": tensor '", e.name, "' (", e.end - e.begin, " bytes)"); },
+        [&] { return at::empty(e.shape, at::TensorOptions().dtype(e.type)); });
     in.seekg(static_cast<std::streamoff>(data_start + e.begin));
     in.read(static_cast<char*>(t.data_ptr()), static_cast<std::streamsize>(e.end - e.begin));
     VECRL_CHECK(in, path, ": failed reading tensor '", e.name, "'");

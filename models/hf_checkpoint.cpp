@@ -107,9 +107,13 @@ CausalLM load_causal_lm(const std::string& model_dir) {
   const ModelConfig config = ModelConfig::from_hf_json((dir / "config.json").string());
   auto weights = read_weights(dir);
   check_config_against_weights(config, weights, model_dir);
-  CausalLM model(config);
-  load_state(model, weights, model_dir);
-  return model;
+  return core::naming_allocation_failure(
+      [&] { return core::str_cat(model_dir, " (", config.num_layers, " layers of width ", config.hidden_size, ")"); },
+      [&] {
+        CausalLM model(config);
+        load_state(model, weights, model_dir);
+        return model;
+      });
 }
 
 }  // namespace vecrl::models

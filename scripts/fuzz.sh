@@ -28,7 +28,7 @@ sources_of() {
     config) echo "core/config.cpp" ;;
     dataset) echo "core/jsonl.cpp core/json_input.cpp core/files.cpp" ;;
     tokenizer_json|bpe_encode) echo "models/tokenizer.cpp models/tokenizer_files.cpp models/bpe_tokenizer.cpp models/sentencepiece_tokenizer.cpp core/json_input.cpp core/files.cpp" ;;
-    math_answer) echo "rewards/verifiable/math_answer.cpp rewards/verifiable/text_match.cpp" ;;
+    math_answer) echo "rewards/verifiable/math_answer.cpp rewards/verifiable/math_equivalence.cpp rewards/verifiable/math_expr.cpp rewards/verifiable/math_expr_parse.cpp rewards/verifiable/text_match.cpp" ;;
     *) echo "unknown fuzz target '$1' (known: ${ALL_TARGETS[*]})" >&2; exit 2 ;;
   esac
 }

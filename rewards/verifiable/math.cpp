@@ -1,6 +1,6 @@
 // math: 1 when the response's final answer equals the sample's reference answer, else 0
-// (math_answer.h: \boxed{}, "####", "the answer is", last number; numeric, fraction, percentage,
-// tuple and interval equivalence). The reference is read from `answer_field`; a reference that is
+// (math_answer.h: \boxed{}, "####", "the answer is", last number; equivalence of parsed expressions
+// and structures, docs/math-grader.md). The reference is read from `answer_field`; a reference that is
 // itself a worked solution (GSM8K's "… #### 72") is reduced to its final answer first.
 // Dimension `extracted` is 1 when the response has a final answer in the accepted form at all.
 #include "rewards/reward_module.h"

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "rewards/verifiable/text_match.h"
@@ -95,24 +96,71 @@ std::optional<std::string> last_number(const std::string& text) {
   return found;
 }
 
-// Splits at top-level commas (not inside (), [], {}).
-std::vector<std::string> split_top_level(const std::string& s) {
-  std::vector<std::string> parts;
-  int depth = 0;
-  std::string current;
-  for (char c : s) {
-    if (c == '(' || c == '[' || c == '{') ++depth;
-    if (c == ')' || c == ']' || c == '}') --depth;
-    if (c == ',' && depth == 0) {
-      parts.push_back(current);
-      current.clear();
+std::optional<double> parse_plain(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  std::size_t i = 0;
+  if (s[i] == '-' || s[i] == '+') ++i;
+  bool digits = false, dot = false;
+  for (; i < s.size(); ++i) {
+    if (is_digit(s[i])) {
+      digits = true;
+    } else if (s[i] == '.' && !dot) {
+      dot = true;
     } else {
-      current += c;
+      return std::nullopt;
     }
   }
-  parts.push_back(current);
-  return parts;
+  if (!digits) return std::nullopt;
+  return std::stod(s);
 }
+
+
+// π √ × · − ∞ ∪ as the LaTeX the parser reads.
+void write_symbols_as_latex(std::string& s) {
+  for (const auto& [symbol, latex] : std::vector<std::pair<std::string, std::string>>{
+           {"π", "\\pi "}, {"√", "\\sqrt"}, {"×", "\\times "}, {"·", "\\cdot "}, {"−", "-"}, {"∞", "\\infty "}, {"∪", "\\cup "}})
+    replace_all(s, symbol, latex);
+}
+
+bool ends_a_number(const std::string& before) {
+  return !before.empty() && (is_digit(before.back()) || before.back() == '}');
+}
+
+// A unit after a number is not part of the answer: "5.4 \text{ cents}", "10\text{ inches}",
+// "18 dollars", "3 cm".
+void drop_trailing_unit(std::string& s) {
+  const auto text = s.rfind("\\text{");
+  if (text != std::string::npos && text > 0 && matching_brace(s, text + 5) == s.size() - 1 &&
+      ends_a_number(trim(s.substr(0, text)))) {
+    s = trim(s.substr(0, text));
+    return;
+  }
+  static const std::vector<std::string> units = {
+      "dollars", "dollar", "usd", "cents", "cent", "inches", "inch", "feet", "foot", "ft", "miles", "mile", "meters",
+      "meter", "metres", "metre", "cm", "mm", "km", "kg", "grams", "gram", "pounds", "lbs", "hours", "hour", "minutes",
+      "minute", "mins", "seconds", "days", "day", "weeks", "years", "units", "degrees", "mph"};
+  const auto space = s.find_last_of(' ');
+  if (space == std::string::npos) return;
+  std::string word = to_lower_ascii(s.substr(space + 1));
+  while (!word.empty() && word.back() == '.') word.pop_back();
+  if (std::find(units.begin(), units.end(), word) != units.end() && ends_a_number(trim(s.substr(0, space))))
+    s = trim(s.substr(0, space));
+}
+
+// "x=5", "k=2", "x\in[2,5)": a short variable name before a single '=' or \in is not part of
+// the answer.
+void drop_variable_prefix(std::string& s) {
+  const auto eq = s.find('=');
+  if (eq != std::string::npos && eq <= 2 && s.find('=', eq + 1) == std::string::npos) {
+    s = s.substr(eq + 1);
+    return;
+  }
+  const auto in = s.find("\\in");
+  if (in != std::string::npos && in > 0 && in <= 2 && !(in + 3 < s.size() && std::isalpha(static_cast<unsigned char>(s[in + 3]))))
+    s = s.substr(in + 3);
+}
+
+}  // namespace
 
 bool is_thousands_number(const std::string& s) {
   // -?d{1,3}(,ddd)+(.d+)?
@@ -132,30 +180,6 @@ bool is_thousands_number(const std::string& s) {
   }
   return i == s.size();
 }
-
-std::optional<double> parse_plain(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  std::size_t i = 0;
-  if (s[i] == '-' || s[i] == '+') ++i;
-  bool digits = false, dot = false;
-  for (; i < s.size(); ++i) {
-    if (is_digit(s[i])) {
-      digits = true;
-    } else if (s[i] == '.' && !dot) {
-      dot = true;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (!digits) return std::nullopt;
-  return std::stod(s);
-}
-
-bool numbers_equal(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max(1.0, std::max(std::abs(a), std::abs(b))); }
-
-bool is_percent(const std::string& raw) { return raw.find('%') != std::string::npos; }
-
-}  // namespace
 
 std::optional<std::string> last_boxed(const std::string& text) {
   std::size_t best = std::string::npos, command_length = 0;
@@ -198,36 +222,26 @@ std::optional<std::string> extract_final_answer(const std::string& text) {
 
 std::string normalize_answer(const std::string& answer) {
   std::string s = trim(answer);
+  write_symbols_as_latex(s);
+  // A matrix's row break "\\ " is not the control space "\ ": set it aside while spacing goes.
+  replace_all(s, "\\\\", "\x01");
   for (const std::string spacing : {"\\left", "\\right", "\\!", "\\,", "\\;", "\\:", "\\displaystyle", "\\ "})
     replace_all(s, spacing, spacing == "\\ " ? " " : "");
   replace_all(s, "\\dfrac", "\\frac");
   replace_all(s, "\\tfrac", "\\frac");
   for (const std::string degree : {"^{\\circ}", "^\\circ", "\\circ", "°", "\\degree"}) replace_all(s, degree, "");
-  replace_all(s, "\\$", "");
-  replace_all(s, "$", "");
+  for (const std::string currency : {"\\$", "$", "€", "£"}) replace_all(s, currency, "");
   replace_all(s, "\\%", "%");
-  // Units written in \text at the end ("5.4 \text{ cents}", "10\text{ inches}") are dropped when
-  // what precedes them is a number.
-  {
-    const auto pos = s.rfind("\\text{");
-    if (pos != std::string::npos && pos > 0) {
-      const auto close = matching_brace(s, pos + 5);
-      const std::string before = trim(s.substr(0, pos));
-      if (close == s.size() - 1 && !before.empty() && (is_digit(before.back()) || before.back() == '}'))
-        s = before;
-    }
-  }
-  for (const std::string command : {"\\text", "\\textbf", "\\mbox", "\\mathrm", "\\mathbf"}) unwrap_command(s, command);
+  replace_all(s, "{,}", ",");
+  drop_trailing_unit(s);
+  for (const std::string command : {"\\boxed", "\\text", "\\textbf", "\\mbox", "\\mathrm", "\\mathbf"}) unwrap_command(s, command);
   brace_short_arguments(s, "\\frac", 2);
   brace_short_arguments(s, "\\sqrt", 1);
   // Spaces carry no meaning in these answers.
   s.erase(std::remove_if(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c) != 0; }), s.end());
   while (!s.empty() && (s.back() == '.' || s.back() == ',')) s.pop_back();
-  // "x=5", "k = 2": a short variable name before a single '=' is not part of the answer.
-  {
-    const auto eq = s.find('=');
-    if (eq != std::string::npos && eq <= 2 && s.find('=', eq + 1) == std::string::npos) s = s.substr(eq + 1);
-  }
+  replace_all(s, "\x01", "\\\\");
+  drop_variable_prefix(s);
   // ".5" -> "0.5"
   if (s.size() > 1 && s[0] == '.' && is_digit(s[1])) s = "0" + s;
   replace_all(s, "-.", "-0.");
@@ -265,47 +279,6 @@ std::optional<double> parse_number(const std::string& normalized) {
   if (!numerator || !denominator || *denominator == 0.0) return std::nullopt;
   const double value = *numerator / *denominator;
   return negative ? -value : value;
-}
-
-bool answers_equivalent(const std::string& given, const std::string& reference) {
-  const std::string a = normalize_answer(given), b = normalize_answer(reference);
-  if (a.empty() || b.empty()) return false;
-  if (a == b) return true;
-  const auto x = parse_number(a), y = parse_number(b);
-  if (x && y) {
-    if (numbers_equal(*x, *y)) return true;
-    // "50%" against 0.5 (and the other way round).
-    if (is_percent(a) && numbers_equal(*x / 100.0, *y)) return true;
-    if (is_percent(b) && numbers_equal(*x, *y / 100.0)) return true;
-    return false;
-  }
-  // Tuples and intervals: same brackets, same number of elements, equal element-wise.
-  auto bracketed = [](const std::string& s) {
-    return s.size() >= 2 && (s.front() == '(' || s.front() == '[') && (s.back() == ')' || s.back() == ']');
-  };
-  if (bracketed(a) && bracketed(b)) {
-    if (a.front() != b.front() || a.back() != b.back()) return false;
-    const auto pa = split_top_level(a.substr(1, a.size() - 2)), pb = split_top_level(b.substr(1, b.size() - 2));
-    if (pa.size() != pb.size() || pa.size() < 2) return false;
-    for (std::size_t i = 0; i < pa.size(); ++i)
-      if (!answers_equivalent(pa[i], pb[i])) return false;
-    return true;
-  }
-  // Unbracketed lists ("-2, 1" for the roots of an equation): the same elements in any order.
-  if (!is_thousands_number(a) && !is_thousands_number(b)) {
-    auto pa = split_top_level(a), pb = split_top_level(b);
-    if (pa.size() >= 2 && pa.size() == pb.size()) {
-      std::vector<bool> used(pb.size(), false);
-      for (const auto& element : pa) {
-        bool matched = false;
-        for (std::size_t j = 0; j < pb.size() && !matched; ++j)
-          if (!used[j] && answers_equivalent(element, pb[j])) used[j] = matched = true;
-        if (!matched) return false;
-      }
-      return true;
-    }
-  }
-  return false;
 }
 
 }  // namespace vecrl::rewards::math

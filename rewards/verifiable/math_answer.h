@@ -16,16 +16,22 @@ std::optional<std::string> extract_final_answer(const std::string& text);
 std::optional<std::string> last_boxed(const std::string& text);
 
 // A canonical form for comparison: LaTeX spacing, \left/\right, \text{}, degrees, dollar signs,
-// \dfrac/\tfrac, short "x =" prefixes, units in \text, trailing full stops and spaces removed.
+// \dfrac/\tfrac, short "x =" and "x \in" prefixes, units (in \text, or a known unit word after a
+// number), trailing full stops and spaces removed; π √ × · − ∞ ∪ written as LaTeX; {,} as a comma.
 std::string normalize_answer(const std::string& answer);
 
 // A number written as an integer (with or without thousands commas), decimal, percentage, simple
 // fraction (3/4, \frac{3}{4}, \frac34), possibly signed or with a currency sign.
 std::optional<double> parse_number(const std::string& normalized);
 
-// Whether two final answers are the same: numerically (relative tolerance 1e-6; "50%" also equals
-// 0.5), element-wise for tuples, intervals (brackets must agree) and comma lists, else as
-// normalised strings.
+// Whether `s` is a number written with thousands commas ("1,000", "-12,345.5").
+bool is_thousands_number(const std::string& s);
+
+// Whether two final answers are the same (math_equivalence.cpp): equal normalised strings, or the
+// same structure — matrices cell by cell, unions of intervals and sets in any order, tuples and
+// intervals in order with the same brackets, comma lists in any order with \pm expanded,
+// equations side by side ("y = …" against "…") — whose elements have the same value as
+// expressions (math_expr.h: exact for rationals, else numeric, variables at random points).
 bool answers_equivalent(const std::string& given, const std::string& reference);
 
 }  // namespace vecrl::rewards::math

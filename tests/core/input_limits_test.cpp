@@ -16,6 +16,7 @@
 #include "core/json_input.h"
 #include "core/jsonl.h"
 #include "core/files.h"
+#include "core/safetensors.h"
 
 using namespace vecrl;
 
@@ -153,4 +154,49 @@ TEST(OutputFile, RunFilesAreOpenedCloseOnExecAndAppendWhole) {
   EXPECT_NE(error_of([] { core::OutputFile("/nonexistent/dir/m.jsonl", core::OutputFile::Mode::kTruncate); })
                 .find("/nonexistent/dir/m.jsonl: cannot open for writing"),
             std::string::npos);
+}
+
+// In a death-test child: reads `path` with the address space limited to 256 MiB above the
+// process's size; exits 3 after printing the Error, 0 when the read succeeded.
+void read_under_address_space_limit(const std::string& path) {
+  long pages = 0;
+  std::ifstream("/proc/self/statm") >> pages;
+  const rlim_t limit = static_cast<rlim_t>(pages) * sysconf(_SC_PAGESIZE) + (rlim_t{256} << 20);
+  const rlimit rl{limit, limit};
+  setrlimit(RLIMIT_AS, &rl);
+  try {
+    core::read_safetensors(path);
+  } catch (const core::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    std::_Exit(3);
+  }
+  std::_Exit(0);
+}
+
+// "An allocation failure names what was being loaded": a 1 GiB tensor (a sparse file) read under an
+// address-space limit 256 MiB above the process's size, in a child process.
+TEST(AllocationFailure, ASafetensorsTensorTooLargeForMemoryIsNamed) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer reserves address space that RLIMIT_AS would refuse";
+#endif
+  const std::string header = R"({"too_big":{"dtype":"F32","shape":[268435456],"data_offsets":[0,1073741824]}})";
+  std::string prefix(8, '\0');
+  for (int i = 0; i < 8; ++i) prefix[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  const std::string path = temp_file("huge.safetensors", prefix + header);
+  ASSERT_EQ(truncate(path.c_str(), static_cast<off_t>(8 + header.size()) + (off_t{1} << 30)), 0);
+  ::testing::GTEST_FLAG(death_test_style) = "threadsafe";
+  EXPECT_EXIT(read_under_address_space_limit(path),
+      ::testing::ExitedWithCode(3), "out of memory while loading .*huge.safetensors: tensor 'too_big' \\(1073741824 bytes\\)");
+  std::filesystem::remove(path);
+}
+
+TEST(AllocationFailure, OtherErrorsPassThroughUnchanged) {
+  const auto named = error_of([] {
+    core::naming_allocation_failure([] { return std::string("data.jsonl (at record 7)"); },
+                                    []() -> int { throw std::bad_alloc(); });
+  });
+  EXPECT_EQ(named, "out of memory while loading data.jsonl (at record 7)");
+  EXPECT_THROW(core::naming_allocation_failure([] { return std::string("x"); },
+                                               []() -> int { throw std::out_of_range("index 9"); }),
+               std::out_of_range);
 }

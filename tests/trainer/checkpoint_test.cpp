@@ -1,5 +1,6 @@
 // Checkpoints: exact resume, atomic writes, keep-last, stop requests.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -274,6 +275,21 @@ TEST(Checkpoints, AStepThatFailsLeavesACheckpointOfTheCompletedOnes) {
                                       "checkpoint.resume=required", "checkpoint.allow_changes=[advantage.fail_at]"});
   EXPECT_EQ(resumed->completed_steps(), 2);
   EXPECT_EQ(resumed->run(quiet).steps, 3);
+}
+
+// Issue 25: a 60 MB prompt took 10 GB (it was tokenized whole at the first step). Now it is a bad
+// record found at load, before tokenizing; the peak memory of reading it stays far below that.
+TEST(Checkpoints, ASixtyMegabytePromptIsSkippedWithinBoundedMemory) {
+  const fs::path data = fs::path(::testing::TempDir()) / ("vecrl_huge_prompt_" + std::to_string(getpid()) + ".jsonl");
+  std::ofstream(data) << R"({"prompt": "Once upon a time"})" << "\n"
+                      << nlohmann::json{{"prompt", std::string(60 << 20, 'a')}}.dump() << "\n";
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  auto skipping = make("huge_prompt", {"data.path=" + data.string(), "data.skip_bad_records=true", "train.steps=1"});
+  getrusage(RUSAGE_SELF, &after);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 1024 * 1024) << "KB of peak memory grew while loading";  // < 1 GiB
+  EXPECT_EQ(skipping->run(quiet).steps, 1);
+  fs::remove(data);
 }
 
 TEST(Checkpoints, AnOverLongPromptIsABadRecordNamedByItsLine) {
