@@ -67,6 +67,7 @@ struct ExportArgs {
   std::string checkpoint;  // a checkpoint folder, or a run folder (its latest checkpoint)
   std::string out;
   int64_t max_shard_mb = 5 * 1024;
+  bool merge = false;  // a LoRA checkpoint: a full model with the adapters merged, not a PEFT folder
 };
 int run_export(const ExportArgs& args);
 

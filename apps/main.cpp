@@ -138,12 +138,14 @@ int main(int argc, char** argv) {
   detok_cmd->add_option("--ids", detokenize.ids, "ids as a JSON list or separated by commas/spaces")->required();
 
   ExportArgs export_args;
-  auto* export_cmd = app.add_subcommand("export", "Write a checkpoint as a HuggingFace model folder");
+  auto* export_cmd = app.add_subcommand("export", "Write a checkpoint as a HuggingFace model folder (a LoRA checkpoint: a PEFT adapter folder, or merged)");
   export_cmd->add_option("checkpoint", export_args.checkpoint, "checkpoint folder, or a run folder (latest checkpoint)")
       ->required();
   export_cmd->add_option("out", export_args.out, "output folder")->required();
   export_cmd->add_option("--max-shard-mb", export_args.max_shard_mb, "shard size above which weights are split")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  export_cmd->add_flag("--merge", export_args.merge,
+                       "for a LoRA checkpoint: a full HF model with the adapters merged (default: a PEFT adapter folder)");
 
   PlotArgs plot;
   auto* plot_cmd = app.add_subcommand("plot", "PNG charts of runs (reward per dimension, KL, entropy, length, trade-off)");

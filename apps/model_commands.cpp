@@ -16,6 +16,9 @@
 #include "models/hf_checkpoint.h"
 #include "models/chat/chat_format.h"
 #include "models/hf_export.h"
+#include "core/json_input.h"
+#include "models/peft.h"
+#include "models/lora.h"
 #include "models/model_presets.h"
 #include "core/config.h"
 #include "core/safetensors.h"
@@ -126,9 +129,17 @@ int run_export(const ExportArgs& args) {
   VECRL_CHECK(run["model"] && run["model"]["path"], (dir / "config.yaml").string(), ": no model.path");
   const std::string base = run["model"]["path"].as<std::string>();
   auto model = models::load_causal_lm(base);  // the architecture and tokenizer come from the base model
-  models::load_state(model, core::read_safetensors((dir / "model.safetensors").string()), dir.string());
+  const nlohmann::json state = core::read_json_file((dir / "state.json").string());
+  if (state.contains("lora_base"))  // a LoRA run's checkpoint holds the adapters alone
+    models::add_lora(model, models::lora_options_from_json(state["lora_base"]["options"], (dir / "state.json").string()));
+  models::load_trainable_state(model, core::read_safetensors((dir / "model.safetensors").string()), dir.string());
+  if (model->lora() && !args.merge) {
+    models::save_peft_adapter(model, args.out, base);
+    std::cout << "exported the LoRA adapter of " << dir.string() << " to " << args.out << " (PEFT; --merge writes a full model)\n";
+    return 0;
+  }
   models::save_hf_model(model, args.out, base, {args.max_shard_mb << 20});
-  std::cout << "exported " << dir.string() << " to " << args.out << "\n";
+  std::cout << "exported " << dir.string() << " to " << args.out << (model->lora() ? " (adapters merged)" : "") << "\n";
   return 0;
 }
 

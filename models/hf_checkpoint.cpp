@@ -116,4 +116,35 @@ CausalLM load_causal_lm(const std::string& model_dir) {
       });
 }
 
+std::string weights_fingerprint(const std::string& model_dir) {
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(model_dir))
+    if (entry.path().extension() == ".safetensors") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  VECRL_CHECK(!files.empty(), model_dir, ": no .safetensors weights to fingerprint");
+  uint64_t hash = 14695981039346656037ULL;
+  auto mix = [&](const char* data, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) hash = (hash ^ static_cast<unsigned char>(data[i])) * 1099511628211ULL;
+  };
+  constexpr uint64_t kChunk = 64 << 10, kChunks = 16;
+  std::vector<char> buffer(kChunk);
+  for (const auto& f : files) {
+    const std::string name = f.filename().string();
+    const uint64_t size = fs::file_size(f);
+    mix(name.data(), name.size());
+    mix(reinterpret_cast<const char*>(&size), sizeof(size));
+    std::ifstream in(f, std::ios::binary);
+    for (uint64_t c = 0; c < kChunks; ++c) {
+      const uint64_t offset = size <= kChunk ? 0 : (size - kChunk) * c / (kChunks - 1);
+      in.seekg(static_cast<std::streamoff>(offset));
+      in.read(buffer.data(), static_cast<std::streamsize>(std::min(kChunk, size)));
+      mix(buffer.data(), static_cast<std::size_t>(in.gcount()));
+      in.clear();
+    }
+  }
+  char hex[32];
+  std::snprintf(hex, sizeof(hex), "fnv64:%016llx", static_cast<unsigned long long>(hash));
+  return hex;
+}
+
 }  // namespace vecrl::models

@@ -12,4 +12,9 @@ CausalLM load_causal_lm(const std::string& model_dir);
 // Copies HF-named tensors into the model's parameters (checks names and shapes).
 void load_state(CausalLM& model, const std::map<std::string, at::Tensor>& tensors, const std::string& where);
 
+// A fingerprint of a model folder's weights ("fnv64:<hex>"): every *.safetensors file's name and
+// size, and 16 chunks of 64 KiB spread over it — cheap for a 16 GB model, and different for any two
+// models that are not copies of each other in practice. LoRA checkpoints record their base's.
+std::string weights_fingerprint(const std::string& model_dir);
+
 }  // namespace vecrl::models

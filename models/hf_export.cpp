@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "models/lora.h"
 
 namespace vecrl::models {
 namespace fs = std::filesystem;
@@ -20,14 +21,15 @@ void save_hf_model(CausalLM& model, const std::string& out_dir, const std::strin
   // Shards in parameter order, each at most max_shard_bytes (a larger single tensor gets its own).
   std::vector<std::map<std::string, at::Tensor>> shards(1);
   int64_t shard_bytes = 0, total = 0;
-  for (const auto& item : model->named_parameters()) {
-    auto t = item.value().detach().to(torch::kCPU).contiguous();
+  // A LoRA model is written merged: a plain HF model (models/peft.h writes the adapters alone).
+  for (const auto& [name, value] : merged_state(model)) {
+    auto t = value.to(torch::kCPU).contiguous();
     const int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
     if (shard_bytes > 0 && shard_bytes + bytes > options.max_shard_bytes) {
       shards.emplace_back();
       shard_bytes = 0;
     }
-    shards.back().emplace(item.key(), t);
+    shards.back().emplace(name, t);
     shard_bytes += bytes;
     total += bytes;
   }

@@ -1,10 +1,12 @@
 #pragma once
 // The trainable policy, its frozen reference (only when something needs it) and the tokenizer.
+// With LoRA the policy carries adapters and the reference is the same modules with them off.
 #include <c10/core/Device.h>
 
 #include <memory>
 #include <string>
 
+#include "models/lora_options.h"
 #include "models/tokenizer.h"
 #include "models/transformer.h"
 
@@ -12,7 +14,7 @@ namespace vecrl::models {
 
 class PolicyRunner {
  public:
-  PolicyRunner(const std::string& model_dir, bool load_reference);
+  PolicyRunner(const std::string& model_dir, bool load_reference, const LoraOptions& lora = {});
 
   CausalLM& policy() { return policy_; }
   // nullptr when no reference was requested.

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "models/lora.h"
 
 namespace vecrl::models {
 
@@ -64,12 +65,15 @@ torch::nn::Linear linear(int64_t in, int64_t out, bool bias = false) {
 }
 
 // x·Wᵀ + b in x's dtype: a float32 master weight is cast for a bfloat16 forward (differentiably,
-// so its gradient arrives in float32).
-at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x, WeightCasts* casts) {
+// so its gradient arrives in float32); plus the layer's LoRA update when it has one.
+at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x, WeightCasts* casts, const LoraAdapters* lora,
+                   bool training) {
   const auto dtype = x.scalar_type();
   auto cast = [&](const at::Tensor& w) { return casts != nullptr ? casts->get(w, dtype) : w.to(dtype); };
   const auto& b = layer->bias;
-  return torch::nn::functional::linear(x, cast(layer->weight), b.defined() ? cast(b) : at::Tensor());
+  auto out = torch::nn::functional::linear(x, cast(layer->weight), b.defined() ? cast(b) : at::Tensor());
+  if (lora != nullptr) add_lora_update(*lora, layer.get(), x, out, casts, training);
+  return out;
 }
 
 }  // namespace
@@ -89,9 +93,9 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                                   const at::Tensor& bias, KvCache* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = project(q_proj, x, casts).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
-  auto k = project(k_proj, x, casts).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
-  auto v = project(v_proj, x, casts).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  auto q = project(q_proj, x, casts, lora, is_training()).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
+  auto k = project(k_proj, x, casts, lora, is_training()).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  auto v = project(v_proj, x, casts, lora, is_training()).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
   if (q_norm_) {  // qwen3: normalise each head's q and k before RoPE
     q = std::static_pointer_cast<RMSNormImpl>(q_norm_)->forward(q);
     k = std::static_pointer_cast<RMSNormImpl>(k_norm_)->forward(k);
@@ -113,7 +117,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
     v = v.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
   }
   auto out = attend(q, k, v, bias, fused_).transpose(1, 2).reshape({B, T, heads_ * head_dim_});  // [B, T, H*d]
-  return project(o_proj, out, casts);
+  return project(o_proj, out, casts, lora, is_training());
 }
 
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias, bool fused) {
@@ -137,7 +141,10 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
-  return project(down_proj, torch::silu(project(gate_proj, x, casts)) * project(up_proj, x, casts), casts);
+  const bool training = is_training();
+  return project(down_proj,
+                 torch::silu(project(gate_proj, x, casts, lora, training)) * project(up_proj, x, casts, lora, training),
+                 casts, lora, training);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c) {
@@ -169,6 +176,23 @@ CausalLMImpl::CausalLMImpl(const ModelConfig& c) : config_(c) {
     auto* layer = model->layers[l]->as<DecoderLayer>();
     layer->self_attn->casts = casts_.get();
     layer->mlp->casts = casts_.get();
+  }
+}
+
+CausalLMImpl::CausalLMImpl(SharedWeights, const CausalLMImpl& base)
+    : config_(base.config_), activation_checkpointing_(false), compute_dtype_(base.compute_dtype_), lora_(base.lora_),
+      adapters_off_(true) {
+  model = register_module("model", base.model);
+  if (base.lm_head) lm_head = register_module("lm_head", base.lm_head);
+  inv_freq_ = base.inv_freq_;
+}
+
+void CausalLMImpl::set_lora(std::shared_ptr<LoraAdapters> adapters) {
+  lora_ = std::move(adapters);
+  for (std::size_t l = 0; l < model->layers->size(); ++l) {
+    auto* layer = model->layers[l]->as<DecoderLayer>();
+    layer->self_attn->lora = lora_.get();
+    layer->mlp->lora = lora_.get();
   }
 }
 
@@ -244,6 +268,7 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
 at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   const int64_t B = input.tokens.size(0), T = input.tokens.size(1);
   const int64_t start = cache != nullptr ? cache->length : 0;
+  const AdaptersOff base_only(adapters_off_);
   VECRL_CHECK(input.positions.sizes() == input.tokens.sizes(), "positions ", input.positions.sizes(),
               " != tokens ", input.tokens.sizes());
   VECRL_CHECK(input.key_valid.dim() == 2 && input.key_valid.size(0) == B && input.key_valid.size(1) == start + T,

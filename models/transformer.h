@@ -18,6 +18,8 @@
 
 namespace vecrl::models {
 
+struct LoraAdapters;  // models/lora.h
+
 // Static, pre-allocated KV cache: writes go in place at [length, length + T).
 struct KvCache {
   std::vector<at::Tensor> keys;    // per layer [B, Hkv, capacity, d]
@@ -68,7 +70,8 @@ class AttentionImpl : public torch::nn::Module {
                      KvCache* cache, int64_t layer);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   void set_fused(bool on) { fused_ = on; }
-  WeightCasts* casts = nullptr;  // the model's
+  WeightCasts* casts = nullptr;         // the model's
+  const LoraAdapters* lora = nullptr;  // the model's adapters, when it has any
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
@@ -82,7 +85,8 @@ class MlpImpl : public torch::nn::Module {
   explicit MlpImpl(const ModelConfig& c);
   at::Tensor forward(const at::Tensor& x);  // SwiGLU: down(silu(gate(x)) * up(x))
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
-  WeightCasts* casts = nullptr;  // the model's
+  WeightCasts* casts = nullptr;         // the model's
+  const LoraAdapters* lora = nullptr;  // the model's adapters, when it has any
 };
 TORCH_MODULE(Mlp);
 
@@ -109,6 +113,10 @@ TORCH_MODULE(Backbone);
 class CausalLMImpl : public torch::nn::Module {
  public:
   explicit CausalLMImpl(const ModelConfig& c);
+  // A second model over the same modules (no weight is copied) that runs with the LoRA adapters
+  // off: the frozen base, as the reference of a LoRA policy (models/lora.h: base_view).
+  struct SharedWeights {};
+  CausalLMImpl(SharedWeights, const CausalLMImpl& base);
   // Final hidden states [B, T, D]. With a cache, keys/values of these tokens are appended to it.
   at::Tensor hidden(const ForwardInput& input, KvCache* cache = nullptr);
   // LM head: [..., D] -> [..., V].
@@ -132,12 +140,19 @@ class CausalLMImpl : public torch::nn::Module {
   Backbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when the embeddings are tied
 
+  // LoRA adapters (models/lora.h: add_lora); null for full fine-tuning.
+  const std::shared_ptr<LoraAdapters>& lora() const { return lora_; }
+  void set_lora(std::shared_ptr<LoraAdapters> adapters);
+  bool adapters_off() const { return adapters_off_; }
+
  private:
   ModelConfig config_;
   at::Tensor inv_freq_;  // [d/2]
   bool activation_checkpointing_ = false;
   std::optional<at::ScalarType> compute_dtype_;
   std::unique_ptr<WeightCasts> casts_ = std::make_unique<WeightCasts>();
+  std::shared_ptr<LoraAdapters> lora_;
+  bool adapters_off_ = false;
 };
 TORCH_MODULE(CausalLM);
 

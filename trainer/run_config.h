@@ -13,6 +13,7 @@
 #include "rewards/scoring_options.h"
 #include "trainer/chat_prompt.h"
 #include "trainer/evaluator.h"
+#include "models/lora_options.h"
 #include "trainer/few_shot.h"
 #include "trainer/lr_schedule.h"
 
@@ -48,10 +49,14 @@ struct ModelOptions {
   // auto: this rank's GPU (cuda:<LOCAL_RANK>) when the build and machine have CUDA, else cpu; or
   // cpu, cuda, cuda:N.
   std::string device = "auto";
+  models::LoraOptions lora;  // rank > 0 (or a PEFT path): train LoRA adapters on a frozen base
 
   template <class V>
   void visit(V& v) {
     v.field("path", path);
+    v.section("lora", lora);
+    v.require(!(lora.dropout > 0 && activation_checkpointing), "lora.dropout",
+              "must be 0 with activation_checkpointing (the recomputed layer would draw another dropout mask)");
     v.field("activation_checkpointing", activation_checkpointing);
     v.field("fused_attention", fused_attention);
     v.choice("compute_dtype", compute_dtype, models::compute_dtype_names());

@@ -13,6 +13,8 @@
 #include "core/tensorboard.h"
 #include "models/hf_checkpoint.h"
 #include "models/hf_export.h"
+#include "models/lora.h"
+#include "models/peft.h"
 #include "models/policy_runner.h"
 #include "trainer/checkpoint.h"
 #include "trainer/lr_schedule.h"
@@ -28,14 +30,14 @@ TrainingSession::TrainingSession(SessionOptions options)
   threads_ = core::configure_threads(o.threads);
   torch::manual_seed(o.run.seed);
   run_dir_ = (fs::path(o.run.output_dir) / o.run.name).string();
-  runner_ = std::make_unique<models::PolicyRunner>(o.model.path, o.load_reference);
+  runner_ = std::make_unique<models::PolicyRunner>(o.model.path, o.load_reference, o.model.lora);
   auto& policy = runner_->policy();
   policy->set_activation_checkpointing(o.model.activation_checkpointing);
   runner_->set_fused_attention(o.model.fused_attention);
   runner_->set_compute_dtype(o.model.compute_dtype);
   runner_->to(o.device);
   policy->train();
-  optimizer_ = std::make_unique<torch::optim::AdamW>(policy->parameters(), torch::optim::AdamWOptions(o.optim.lr)
+  optimizer_ = std::make_unique<torch::optim::AdamW>(parameters(), torch::optim::AdamWOptions(o.optim.lr)
                                                                               .betas({o.optim.beta1, o.optim.beta2})
                                                                               .eps(o.optim.eps)
                                                                               .weight_decay(o.optim.weight_decay));
@@ -48,7 +50,8 @@ std::optional<nlohmann::json> TrainingSession::open_run_folder() {
   const auto checkpoint = prepare_run_folder(run_dir_, options_.resolved_config, options_.checkpoint, options_.is_main);
   if (!checkpoint) return std::nullopt;
   auto contents = read_checkpoint(checkpoint->dir, *optimizer_);
-  models::load_state(runner_->policy(), contents.policy, checkpoint->dir);
+  check_lora_base(contents.state, checkpoint->dir);
+  models::load_trainable_state(runner_->policy(), contents.policy, checkpoint->dir);
   try {
     completed_ = contents.state.at("step").get<int64_t>();
     if (contents.state.contains("grad_norms"))
@@ -73,7 +76,16 @@ void TrainingSession::open_sinks() {
   sinks_.push_back(std::make_unique<core::TensorBoardSink>((fs::path(run_dir_) / "tensorboard").string()));
 }
 
-std::vector<at::Tensor> TrainingSession::parameters() const { return runner_->policy()->parameters(); }
+std::vector<at::Tensor> TrainingSession::parameters() const { return models::trainable_parameters(runner_->policy()); }
+
+// A LoRA checkpoint holds only the adapters: the base they were trained on must be the same one.
+void TrainingSession::check_lora_base(const nlohmann::json& state, const std::string& checkpoint_dir) const {
+  if (!state.contains("lora_base")) return;
+  const std::string recorded = state["lora_base"].value("fingerprint", std::string());
+  const std::string now = models::weights_fingerprint(options_.model.path);
+  VECRL_CHECK(recorded == now, checkpoint_dir, ": its LoRA adapters were trained on a base model whose weights were ",
+              recorded, "; ", options_.model.path, " now holds ", now, " (a different or changed base)");
+}
 
 double TrainingSession::set_learning_rate(int64_t step) {
   const auto& o = options_.optim;
@@ -112,7 +124,11 @@ void TrainingSession::save_checkpoint(nlohmann::json state) {
   if (!options_.is_main || last_saved_ == completed_) return;
   last_saved_ = completed_;
   CheckpointContents contents;
-  for (const auto& item : runner_->policy()->named_parameters()) contents.policy.emplace(item.key(), item.value().detach());
+  contents.policy = models::trainable_state(runner_->policy());  // a LoRA run: the adapters alone
+  if (runner_->policy()->lora())
+    state["lora_base"] = {{"path", options_.model.path},
+                          {"fingerprint", models::weights_fingerprint(options_.model.path)},
+                          {"options", models::lora_options_json(runner_->policy()->lora()->options)}};
   state["format_version"] = kCheckpointFormatVersion;
   state["step"] = completed_;
   state["grad_norms"] = grad_monitor_.history();
@@ -132,6 +148,8 @@ void TrainingSession::write_metrics(int64_t step, const core::MetricMap& metrics
 void TrainingSession::export_final_model() {
   if (!options_.is_main) return;
   models::save_hf_model(runner_->policy(), (fs::path(run_dir_) / "final").string(), options_.model.path);
+  if (runner_->policy()->lora())
+    models::save_peft_adapter(runner_->policy(), (fs::path(run_dir_) / "final_adapter").string(), options_.model.path);
 }
 
 }  // namespace vecrl::trainer

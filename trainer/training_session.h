@@ -88,6 +88,8 @@ class TrainingSession {
   void release_run_folder();
 
  private:
+  void check_lora_base(const nlohmann::json& state, const std::string& checkpoint_dir) const;
+
   SessionOptions options_;
   std::string run_dir_;
   std::unique_ptr<models::PolicyRunner> runner_;

@@ -111,6 +111,13 @@ TEST(DataParallel, TwoRanksEqualOneRankForGrpo) {
   for (const auto& m : metrics(run_dir("grpo_2"))) EXPECT_EQ(m.value("perf/grad_buckets_overlapped_frac", -1.0), 1.0);
 }
 
+TEST(DataParallel, TwoRanksEqualOneRankWithLora) {
+  // Only the adapters are broadcast, reduced and stepped; the merged final models agree.
+  ASSERT_NO_FATAL_FAILURE(run_ok(1, "lora_1", "model.lora.rank=4"));
+  ASSERT_NO_FATAL_FAILURE(run_ok(2, "lora_2", "model.lora.rank=4"));
+  expect_same_run("lora_1", "lora_2");
+}
+
 TEST(DataParallel, SameRunWithoutOverlapAndWithActivationCheckpointing) {
   // The all-reduce after the backward pass, and the overlapped one whose hooks fire inside the
   // recomputing backward of checkpointed layers, with 0.25 MiB buckets (stories260K's 1 MB of

@@ -11,6 +11,9 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "core/registry.h"
+#include "tests/test_paths.h"
+#include "models/lora.h"
+#include "core/safetensors.h"
 #include "tests/trainer/test_support.h"
 #include "trainer/checkpoint.h"
 #include "trainer/rl_trainer.h"
@@ -312,4 +315,56 @@ TEST(Checkpoints, AnOverLongPromptIsABadRecordNamedByItsLine) {
   }
   auto skipping = make("long_prompt", {"data.path=" + data.string(), "data.skip_bad_records=true", "train.steps=1"});
   EXPECT_EQ(skipping->run(quiet).steps, 1);
+}
+
+TEST(Checkpoints, ALoraRunCheckpointsOnlyItsAdaptersAndResumesExactly) {
+  const std::vector<std::string> lora = {"model.lora.rank=4", "optim.lr=1.0e-3"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.end(), lora.begin(), lora.end());
+    return extra;
+  };
+  auto straight = make("lora_straight", with({"train.steps=4"}));
+  straight->run(quiet);
+  auto first = make("lora_resumed", with({"train.steps=2"}));
+  first->run(quiet);
+  auto second = make("lora_resumed", with({"train.steps=4", "checkpoint.resume=required"}));
+  EXPECT_EQ(second->completed_steps(), 2);
+  second->run(quiet);
+  EXPECT_EQ(straight->parameter_vector(), second->parameter_vector());
+  const auto latest = trainer::latest_checkpoint(second->run_dir());
+  ASSERT_TRUE(latest.has_value());
+  const auto saved = core::read_safetensors(latest->dir + "/model.safetensors");
+  EXPECT_EQ(saved.size(), 70u);  // 5 layers x 7 layers' A and B: no base weight
+  for (const auto& [name, t] : saved) EXPECT_TRUE(models::is_lora_parameter(name)) << name;
+  double b_norm = 0;
+  for (const auto& [name, t] : saved)
+    if (name.find("lora_B") != std::string::npos) b_norm += t.abs().sum().item<double>();
+  EXPECT_GT(b_norm, 0.0);  // the adapters trained
+  std::ifstream state_file(latest->dir + "/state.json");
+  const auto state = nlohmann::json::parse(state_file);
+  EXPECT_EQ(state["lora_base"]["fingerprint"].get<std::string>().rfind("fnv64:", 0), 0u);
+}
+
+TEST(Checkpoints, ALoraResumeOntoAChangedBaseIsRefused) {
+  const fs::path base = fs::path(::testing::TempDir()) / ("vecrl_lora_base_" + std::to_string(getpid()));
+  fs::remove_all(base);
+  fs::copy(test::stories260k(), base);
+  for (const auto& f : fs::directory_iterator(base)) fs::permissions(f.path(), fs::perms::owner_all, fs::perm_options::add);
+  auto first = make("lora_base_changed", {"model.path=" + base.string(), "model.lora.rank=2", "train.steps=1"});
+  first->run(quiet);
+  first.reset();
+  {
+    std::fstream weights(base / "model.safetensors", std::ios::in | std::ios::out | std::ios::binary);
+    weights.seekp(-16, std::ios::end);
+    weights.write("changed weights!", 16);
+  }
+  try {
+    make("lora_base_changed", {"model.path=" + base.string(), "model.lora.rank=2", "train.steps=2",
+                               "checkpoint.resume=required"})
+        ->run(quiet);
+    FAIL() << "adapters were resumed onto a different base";
+  } catch (const core::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("(a different or changed base)"), std::string::npos) << e.what();
+  }
+  fs::remove_all(base);
 }

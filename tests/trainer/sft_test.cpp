@@ -46,8 +46,7 @@ trainer::LoadedSftConfig config(const std::string& name, std::vector<std::string
   return trainer::load_sft_config(file, overrides);
 }
 
-std::vector<double> parameters_of(const std::string& run_dir) {
-  auto model = models::load_causal_lm(run_dir + "/final");
+std::vector<double> flat_parameters(const models::CausalLM& model) {
   std::vector<double> out;
   for (const auto& p : model->parameters()) {
     auto flat = p.detach().reshape({-1}).to(torch::kDouble).contiguous();
@@ -55,6 +54,8 @@ std::vector<double> parameters_of(const std::string& run_dir) {
   }
   return out;
 }
+
+std::vector<double> parameters_of(const std::string& run_dir) { return flat_parameters(models::load_causal_lm(run_dir + "/final")); }
 
 }  // namespace
 
@@ -184,4 +185,13 @@ TEST(Sft, AgentTracesOutOfOrderAreNamedWithTheirLine) {
               std::string::npos)
         << e.what();
   }
+}
+
+TEST(Sft, TheSameLoraSectionTrainsAdaptersOnAFrozenBase) {
+  trainer::SftTrainer learner(config("lora", {"train.steps=20", "optim.lr=1.0e-2", "model.lora.rank=8", "model.lora.alpha=16"}));
+  const auto summary = learner.run({});
+  EXPECT_LT(summary.last_loss, 0.8 * summary.first_loss) << summary.first_loss << " -> " << summary.last_loss;
+  // final/ is the merged model (it differs from the base), final_adapter/ the PEFT folder.
+  EXPECT_NE(parameters_of(learner.run_dir()), flat_parameters(models::load_causal_lm(kStories)));
+  EXPECT_TRUE(std::filesystem::exists(learner.run_dir() + "/final_adapter/adapter_model.safetensors"));
 }
