@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <iomanip>
 #include <iostream>
@@ -19,6 +20,7 @@
 #include "models/benchmarks.h"
 #include "models/device.h"
 #include "models/hf_checkpoint.h"
+#include "models/lora.h"
 #include "models/model_presets.h"
 #include "trainer/rl_trainer.h"
 
@@ -33,6 +35,17 @@ struct BenchSetup {
   nlohmann::json header;
 };
 
+models::CausalLM load_model(const BenchArgs& args) {
+  const bool is_folder = std::filesystem::is_regular_file(std::filesystem::path(args.model) / "config.json");
+  return is_folder ? models::load_causal_lm(args.model) : models::random_model(args.model, args.seed);
+}
+
+void prepare(models::CausalLM& model, const BenchArgs& args, c10::Device device) {
+  model->to(device);
+  model->set_fused_attention(args.attention == "fused");
+  model->set_compute_dtype(models::compute_dtype_named(args.dtype, "--dtype"));
+}
+
 BenchSetup set_up(const BenchArgs& args) {
   core::configure_logging("warn");
   BenchSetup s;
@@ -42,11 +55,8 @@ BenchSetup set_up(const BenchArgs& args) {
               args.device, "'");
   VECRL_CHECK(!cuda || torch::cuda::is_available(), "--device cuda: this build or machine has no CUDA device");
   s.device = cuda ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
-  const bool is_folder = std::filesystem::is_regular_file(std::filesystem::path(args.model) / "config.json");
-  s.model = is_folder ? models::load_causal_lm(args.model) : models::random_model(args.model, args.seed);
-  s.model->to(s.device);
-  s.model->set_fused_attention(args.attention == "fused");
-  s.model->set_compute_dtype(models::compute_dtype_named(args.dtype, "--dtype"));
+  s.model = load_model(args);
+  prepare(s.model, args, s.device);
   s.limits = core::measure_hardware_limits(s.device, s.model->compute_dtype());  // the ceiling in the model's dtype
   const auto cost = models::model_cost(s.model);
   s.header = {{"model", args.model},
@@ -83,10 +93,81 @@ nlohmann::json generate_row(const models::GenerateBenchResult& r, const core::Ha
           {"fraction_of_bound", r.tokens_per_s / std::min(bandwidth_bound, compute_bound)}};
 }
 
+// The process's peak resident memory (VmHWM) since the last reset_peak_rss(), in GB.
 double peak_rss_gb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / (1024.0 * 1024.0);  // kB
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   return static_cast<double>(usage.ru_maxrss) / (1024.0 * 1024.0);  // ru_maxrss is in KiB
+}
+
+// Starts the peak over from the current resident size (Linux >= 4.0; elsewhere a no-op, and the
+// peak is the process's so far).
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// Weights, gradients and AdamW's two moments, exactly: what LoRA saves, whatever the allocator keeps.
+double training_state_gb(const models::CausalLM& model) {
+  double bytes = 0;
+  for (const auto& p : model->parameters()) bytes += static_cast<double>(p.numel() * p.element_size());
+  for (const auto& p : models::trainable_parameters(model)) bytes += 3.0 * static_cast<double>(p.numel() * p.element_size());
+  return bytes / 1e9;
+}
+
+// With --json the whole result as one line (true); else the setup and batch lines (false).
+bool print_train_json_or_header(const BenchArgs& args, const BenchSetup& s, const nlohmann::json& result,
+                                const models::TrainBenchOptions& o) {
+  if (args.json) {
+    std::cout << nlohmann::json({{"bench", "train"}, {"setup", s.header}, {"results", result}}).dump() << "\n";
+    return true;
+  }
+  print_header(s.header);
+  std::cout << std::setprecision(1) << "batch " << o.batch << " x (" << o.prompt_tokens << " prompt + " << o.response_tokens
+            << " response) tokens; forward, backward and AdamW per step\n";
+  return false;
+}
+
+// LoRA first, so that its peak memory is not hidden under the full run's (the peak of a process
+// only grows), then full fine-tuning of a fresh copy of the same model.
+template <class Describe>
+int bench_lora_against_full(const BenchArgs& args, BenchSetup& s, const models::TrainBenchOptions& o,
+                            const Describe& describe) {
+  VECRL_CHECK(args.vs.empty(), "bench train: --lora and --vs are separate comparisons; give one");
+  models::LoraOptions lora;
+  lora.rank = args.lora;
+  lora.alpha = 2.0 * static_cast<double>(args.lora);
+  models::add_lora(s.model, lora);
+  prepare(s.model, args, s.device);
+  int64_t adapter_parameters = 0;
+  for (const auto& p : models::trainable_parameters(s.model)) adapter_parameters += p.numel();
+  reset_peak_rss();
+  nlohmann::json result = describe(models::bench_train(s.model, o));
+  result["training_state_gb"] = training_state_gb(s.model);
+  s.model = load_model(args);
+  prepare(s.model, args, s.device);
+  reset_peak_rss();
+  result["baseline"] = describe(models::bench_train(s.model, o));
+  result["baseline"]["training_state_gb"] = training_state_gb(s.model);
+  result["lora_rank"] = args.lora;
+  result["trainable_parameters"] = adapter_parameters;
+  result["speedup_vs_baseline"] = result["tokens_per_s"].get<double>() / result["baseline"]["tokens_per_s"].get<double>();
+  result["memory_vs_baseline"] = result["peak_rss_gb"].get<double>() / result["baseline"]["peak_rss_gb"].get<double>();
+  result["state_vs_baseline"] =
+      result["training_state_gb"].get<double>() / result["baseline"]["training_state_gb"].get<double>();
+  if (print_train_json_or_header(args, s, result, o)) return 0;
+  std::cout << std::setprecision(1)
+            << "LoRA rank " << args.lora << " (" << static_cast<double>(adapter_parameters) / 1e6
+            << "M trainable parameters): tokens/s " << result["tokens_per_s"].get<double>() << ", peak memory "
+            << std::setprecision(2) << result["peak_rss_gb"].get<double>() << " GB, weights + gradients + AdamW state "
+            << result["training_state_gb"].get<double>() << " GB\n"
+            << std::setprecision(1) << "full fine-tuning: tokens/s " << result["baseline"]["tokens_per_s"].get<double>()
+            << ", peak memory " << std::setprecision(2) << result["baseline"]["peak_rss_gb"].get<double>()
+            << " GB, weights + gradients + AdamW state " << result["baseline"]["training_state_gb"].get<double>() << " GB\n"
+            << "LoRA: " << result["speedup_vs_baseline"].get<double>() << "x the tokens/s, "
+            << result["memory_vs_baseline"].get<double>() << "x the peak memory (resident, since each run began), "
+            << result["state_vs_baseline"].get<double>() << "x the training state\n";
+  return 0;
 }
 
 }  // namespace
@@ -152,6 +233,7 @@ int run_bench_train(const BenchArgs& args) {
                           {"peak_rss_gb", peak_rss_gb()}};  // of the process so far: unfused runs second, system-allocator first
   };
   nlohmann::json baseline;
+  if (args.lora > 0) return bench_lora_against_full(args, s, o, describe);
   if (args.vs == "system-allocator") {
     // First, so that no memory our allocator retained serves it; its large blocks are unmapped when freed.
     core::configure_host_allocator(core::HostAllocator::kSystem);
@@ -168,13 +250,8 @@ int run_bench_train(const BenchArgs& args) {
     result["baseline"] = baseline;
     result["speedup_vs_baseline"] = result["tokens_per_s"].get<double>() / result["baseline"]["tokens_per_s"].get<double>();
   }
-  if (args.json) {
-    std::cout << nlohmann::json({{"bench", "train"}, {"setup", s.header}, {"results", result}}).dump() << "\n";
-    return 0;
-  }
-  print_header(s.header);
-  std::cout << std::setprecision(1) << "batch " << o.batch << " x (" << o.prompt_tokens << " prompt + " << o.response_tokens
-            << " response) tokens; forward, backward and AdamW per step\n"
+  if (print_train_json_or_header(args, s, result, o)) return 0;
+  std::cout << std::setprecision(1)
             << "tokens/s " << result["tokens_per_s"].get<double>() << ", " << result["model_gflops"].get<double>()
             << " model GFLOP/s (6 x parameters x tokens, LM head on response tokens), " << std::setprecision(3)
             << result["fraction_of_matmul_rate"].get<double>() << " of the matmul rate; peak memory "

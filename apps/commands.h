@@ -98,6 +98,7 @@ struct BenchArgs {
   int64_t steps = 3;
   int64_t chunk_tokens = 1024;
   bool activation_checkpointing = false;
+  int64_t lora = 0;  // > 0: LoRA adapters of this rank, against full fine-tuning in the same run
 };
 int run_bench_generate(const BenchArgs& args);
 struct BenchStepArgs {

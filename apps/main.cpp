@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   bench_train_cmd->add_flag("--activation-checkpointing", bench.activation_checkpointing,
                             "recompute each layer's activations in the backward pass");
+  bench_train_cmd->add_option("--lora", bench.lora,
+                              "LoRA adapters of this rank (alpha 2 x rank) against full fine-tuning in the same run: tokens/s and peak memory")
+      ->check(CLI::PositiveNumber);
   bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd) or system-allocator (glibc's mmap per large block, run first)");
 
   BenchStepArgs bench_step;

@@ -1,4 +1,5 @@
 #include "models/benchmarks.h"
+#include "models/lora.h"
 
 #include <torch/optim/adamw.h>
 #include <torch/types.h>
@@ -113,7 +114,7 @@ TrainBenchResult bench_train(CausalLM& model, const TrainBenchOptions& o) {
   auto advantages = torch::randn({o.batch, 1}, generator, torch::kFloat).to(device);
   model->train();
   model->set_activation_checkpointing(o.activation_checkpointing);
-  torch::optim::AdamW optimizer(model->parameters(), torch::optim::AdamWOptions(1e-6));
+  torch::optim::AdamW optimizer(trainable_parameters(model), torch::optim::AdamWOptions(1e-6));  // LoRA: the adapters
   auto step = [&] {
     optimizer.zero_grad();
     auto scores = score_responses(model, prompt_ids, prompt_mask, response_ids, 1.0, /*with_entropy=*/false, o.chunk_tokens);
