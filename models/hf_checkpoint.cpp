@@ -44,12 +44,14 @@ std::map<std::string, at::Tensor> read_weights(const fs::path& dir) {
 
 }  // namespace
 
-void load_state(CausalLM& model, const std::map<std::string, at::Tensor>& tensors, const std::string& where) {
+void load_state(CausalLM& model, const std::map<std::string, at::Tensor>& tensors, const std::string& where,
+                const std::function<bool(const std::string&)>& selected) {
   torch::NoGradGuard no_grad;
   std::set<std::string> used;
   std::vector<std::string> missing;
   for (auto& item : model->named_parameters()) {
     const std::string& name = item.key();
+    if (selected && !selected(name)) continue;
     at::Tensor& param = item.value();
     auto it = tensors.find(name);
     if (it == tensors.end()) {
@@ -61,13 +63,17 @@ void load_state(CausalLM& model, const std::map<std::string, at::Tensor>& tensor
     param.copy_(it->second.to(param.dtype()));
     used.insert(name);
   }
-  if (!missing.empty()) {
+  auto quoted_list = [](const std::vector<std::string>& names, const char* quote) {
     std::string list;
-    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    throw core::Error(core::str_cat(where, ": missing tensors: ", list));
-  }
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + std::string(quote) + n + quote;
+    return list;
+  };
+  if (!missing.empty()) throw core::Error(core::str_cat(where, ": missing tensors: ", quoted_list(missing, "")));
+  std::vector<std::string> unexpected;
   for (const auto& [name, t] : tensors)
-    VECRL_CHECK(used.count(name) || ignorable(name, model->config()), where, ": unexpected tensor '", name, "'");
+    if (!used.count(name) && (selected || !ignorable(name, model->config()))) unexpected.push_back(name);
+  VECRL_CHECK(unexpected.empty(), where, ": unexpected tensor", unexpected.size() > 1 ? "s " : " ",
+              quoted_list(unexpected, "'"));
 }
 
 namespace {

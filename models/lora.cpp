@@ -6,7 +6,6 @@
 #include <torch/types.h>
 
 #include <algorithm>
-#include <set>
 
 #include "core/error.h"
 #include "models/hf_checkpoint.h"
@@ -114,21 +113,7 @@ std::map<std::string, at::Tensor> trainable_state(const CausalLM& model) {
 
 void load_trainable_state(CausalLM& model, const std::map<std::string, at::Tensor>& tensors, const std::string& where) {
   if (!model->lora()) return load_state(model, tensors, where);
-  torch::NoGradGuard no_grad;
-  std::set<std::string> used;
-  for (auto& item : model->named_parameters()) {
-    if (!is_lora_parameter(item.key())) continue;
-    const auto it = tensors.find(item.key());
-    VECRL_CHECK(it != tensors.end(), where, ": missing adapter tensor '", item.key(), "'");
-    VECRL_CHECK(it->second.sizes() == item.value().sizes(), where, ": adapter tensor '", item.key(), "' has shape ",
-                it->second.sizes(), ", the model expects ", item.value().sizes());
-    item.value().copy_(it->second.to(item.value().dtype()));
-    used.insert(item.key());
-  }
-  std::string unexpected;
-  for (const auto& [name, t] : tensors)
-    if (!used.count(name)) unexpected += (unexpected.empty() ? "'" : ", '") + name + "'";
-  VECRL_CHECK(unexpected.empty(), where, ": tensors for modules or layers this model has no adapter on: ", unexpected);
+  load_state(model, tensors, where, is_lora_parameter);
 }
 
 std::vector<std::pair<std::string, at::Tensor>> merged_state(const CausalLM& model) {

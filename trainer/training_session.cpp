@@ -37,6 +37,8 @@ TrainingSession::TrainingSession(SessionOptions options)
   runner_->set_compute_dtype(o.model.compute_dtype);
   runner_->to(o.device);
   policy->train();
+  // Read once: the weights this run holds in memory are the ones loaded now.
+  if (policy->lora()) lora_base_fingerprint_ = models::weights_fingerprint(o.model.path);
   optimizer_ = std::make_unique<torch::optim::AdamW>(parameters(), torch::optim::AdamWOptions(o.optim.lr)
                                                                               .betas({o.optim.beta1, o.optim.beta2})
                                                                               .eps(o.optim.eps)
@@ -82,9 +84,9 @@ std::vector<at::Tensor> TrainingSession::parameters() const { return models::tra
 void TrainingSession::check_lora_base(const nlohmann::json& state, const std::string& checkpoint_dir) const {
   if (!state.contains("lora_base")) return;
   const std::string recorded = state["lora_base"].value("fingerprint", std::string());
-  const std::string now = models::weights_fingerprint(options_.model.path);
-  VECRL_CHECK(recorded == now, checkpoint_dir, ": its LoRA adapters were trained on a base model whose weights were ",
-              recorded, "; ", options_.model.path, " now holds ", now, " (a different or changed base)");
+  VECRL_CHECK(recorded == lora_base_fingerprint_, checkpoint_dir,
+              ": its LoRA adapters were trained on a base model whose weights were ", recorded, "; ",
+              options_.model.path, " now holds ", lora_base_fingerprint_, " (a different or changed base)");
 }
 
 double TrainingSession::set_learning_rate(int64_t step) {
@@ -127,7 +129,7 @@ void TrainingSession::save_checkpoint(nlohmann::json state) {
   contents.policy = models::trainable_state(runner_->policy());  // a LoRA run: the adapters alone
   if (runner_->policy()->lora())
     state["lora_base"] = {{"path", options_.model.path},
-                          {"fingerprint", models::weights_fingerprint(options_.model.path)},
+                          {"fingerprint", lora_base_fingerprint_},
                           {"options", models::lora_options_json(runner_->policy()->lora()->options)}};
   state["format_version"] = kCheckpointFormatVersion;
   state["step"] = completed_;

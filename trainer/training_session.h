@@ -100,6 +100,7 @@ class TrainingSession {
   int threads_ = 1;
   int64_t completed_ = 0;
   int64_t last_saved_ = -1;
+  std::string lora_base_fingerprint_;  // of the base the LoRA policy was built on (empty: no LoRA)
 };
 
 }  // namespace vecrl::trainer

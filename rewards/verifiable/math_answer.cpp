@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -95,25 +94,6 @@ std::optional<std::string> last_number(const std::string& text) {
   }
   return found;
 }
-
-std::optional<double> parse_plain(const std::string& s) {
-  if (s.empty()) return std::nullopt;
-  std::size_t i = 0;
-  if (s[i] == '-' || s[i] == '+') ++i;
-  bool digits = false, dot = false;
-  for (; i < s.size(); ++i) {
-    if (is_digit(s[i])) {
-      digits = true;
-    } else if (s[i] == '.' && !dot) {
-      dot = true;
-    } else {
-      return std::nullopt;
-    }
-  }
-  if (!digits) return std::nullopt;
-  return std::stod(s);
-}
-
 
 // π √ × · − ∞ ∪ as the LaTeX the parser reads.
 void write_symbols_as_latex(std::string& s) {
@@ -246,39 +226,6 @@ std::string normalize_answer(const std::string& answer) {
   if (s.size() > 1 && s[0] == '.' && is_digit(s[1])) s = "0" + s;
   replace_all(s, "-.", "-0.");
   return s;
-}
-
-std::optional<double> parse_number(const std::string& normalized) {
-  std::string s = normalized;
-  for (const std::string currency : {"\\$", "$", "€", "£", "USD", "dollars"}) replace_all(s, currency, "");
-  replace_all(s, "%", "");
-  if (s.empty()) return std::nullopt;
-  if (is_thousands_number(s)) replace_all(s, ",", "");
-  if (auto plain = parse_plain(s)) return plain;
-  // Fractions: a/b, -a/b, \frac{a}{b}, -\frac{a}{b}
-  bool negative = false;
-  std::string body = s;
-  if (!body.empty() && (body[0] == '-' || body[0] == '+')) {
-    negative = body[0] == '-';
-    body = body.substr(1);
-  }
-  std::optional<double> numerator, denominator;
-  if (body.rfind("\\frac{", 0) == 0) {
-    const auto close1 = matching_brace(body, 5);
-    if (close1 == std::string::npos || close1 + 1 >= body.size() || body[close1 + 1] != '{') return std::nullopt;
-    const auto close2 = matching_brace(body, close1 + 1);
-    if (close2 != body.size() - 1) return std::nullopt;
-    numerator = parse_plain(body.substr(6, close1 - 6));
-    denominator = parse_plain(body.substr(close1 + 2, close2 - close1 - 2));
-  } else {
-    const auto slash = body.find('/');
-    if (slash == std::string::npos) return std::nullopt;
-    numerator = parse_plain(body.substr(0, slash));
-    denominator = parse_plain(body.substr(slash + 1));
-  }
-  if (!numerator || !denominator || *denominator == 0.0) return std::nullopt;
-  const double value = *numerator / *denominator;
-  return negative ? -value : value;
 }
 
 }  // namespace vecrl::rewards::math

@@ -20,10 +20,6 @@ std::optional<std::string> last_boxed(const std::string& text);
 // number), trailing full stops and spaces removed; π √ × · − ∞ ∪ written as LaTeX; {,} as a comma.
 std::string normalize_answer(const std::string& answer);
 
-// A number written as an integer (with or without thousands commas), decimal, percentage, simple
-// fraction (3/4, \frac{3}{4}, \frac34), possibly signed or with a currency sign.
-std::optional<double> parse_number(const std::string& normalized);
-
 // Whether `s` is a number written with thousands commas ("1,000", "-12,345.5").
 bool is_thousands_number(const std::string& s);
 

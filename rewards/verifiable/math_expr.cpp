@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <vector>
 
 #include "rewards/verifiable/math_expr_tree.h"
 
@@ -244,8 +245,10 @@ std::optional<Rational> divide(const Rational& a, const Rational& b) {
 Comparison compare_expressions(const std::string& a, const std::string& b) {
   const auto x = parse_expression(a), y = parse_expression(b);
   if (!x || !y) return Comparison::unparsable;
-  for (const double scale_x : {1.0, x->percent ? 0.01 : 1.0})
-    for (const double scale_y : {1.0, y->percent ? 0.01 : 1.0})
+  // A trailing % may be read as /100 or dropped: each side's readings, each pair compared once.
+  auto readings = [](const Expression& e) { return e.percent ? std::vector<double>{1.0, 0.01} : std::vector<double>{1.0}; };
+  for (const double scale_x : readings(*x))
+    for (const double scale_y : readings(*y))
       if (same_value(*x, *y, scale_x, scale_y)) return Comparison::equal;
   return Comparison::different;
 }
