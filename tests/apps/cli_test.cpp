@@ -321,6 +321,37 @@ TEST(Cli, ExportWritesAFolderThatLoadsAndGeneratesTheSame) {
   EXPECT_EQ(bad.code, 1);
 }
 
+TEST(Cli, ExportOfALoraRunWritesAPeftFolderOrWithMergeTheMergedModel) {
+  const std::string dir = ::testing::TempDir() + "/vecrl_export_lora_" + std::to_string(getpid());
+  auto t = run("train " + std::string(VECRL_SOURCE_DIR) + "/configs/quickstart.yaml run.output_dir=" + dir +
+               " run.name=e run.threads=1 model.path=" + kModel + " data.path=" + VECRL_SOURCE_DIR +
+               "/configs/data/story_prompts.jsonl model.lora.rank=4 model.lora.alpha=8 optim.lr=1e-2"
+               " rollout.max_new_tokens=8 rollout.prompts_per_step=2 train.steps=2");
+  ASSERT_EQ(t.code, 0) << t.out;
+  auto peft = run("export " + dir + "/e " + dir + "/peft");
+  ASSERT_EQ(peft.code, 0) << peft.out;
+  EXPECT_NE(peft.out.find("(PEFT"), std::string::npos) << peft.out;
+  const auto config = nlohmann::json::parse(std::ifstream(dir + "/peft/adapter_config.json"));
+  EXPECT_EQ(config.at("peft_type"), "LORA");
+  EXPECT_EQ(config.at("r"), 4);
+  EXPECT_EQ(config.at("lora_alpha"), 8);
+  EXPECT_EQ(config.at("base_model_name_or_path"), kModel);
+  std::ifstream weights(dir + "/peft/adapter_model.safetensors", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(weights)), std::istreambuf_iterator<char>());
+  EXPECT_NE(bytes.find("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"), std::string::npos);
+  EXPECT_EQ(bytes.find("embed_tokens"), std::string::npos) << "the frozen base is not part of the adapter";
+
+  auto merged = run("export --merge " + dir + "/e " + dir + "/merged");
+  ASSERT_EQ(merged.code, 0) << merged.out;
+  EXPECT_NE(merged.out.find("adapters merged"), std::string::npos) << merged.out;
+  const std::string gen = " --prompt 'Tom had a' --seed 5 --max-new-tokens 12";
+  auto a = run("generate --model " + dir + "/merged" + gen), b = run("generate --model " + dir + "/e/final" + gen),
+       base = run("generate --model " + kModel + gen);
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, base.out) << "two steps at lr 1e-2 move the adapters off B = 0";
+}
+
 TEST(CliReward, ScoresRecordsWithTheConfiguredModules) {
   const std::string config = ::testing::TempDir() + "/vecrl_reward_" + std::to_string(getpid()) + ".yaml";
   std::ofstream(config) << "model: {path: ignored}\n"  // other run-config sections are allowed
