@@ -42,6 +42,7 @@ models::CausalLM load_model(const BenchArgs& args) {
 
 void prepare(models::CausalLM& model, const BenchArgs& args, c10::Device device) {
   model->to(device);
+  model->fuse_projections();
   model->set_fused_attention(args.attention == "fused");
   model->set_compute_dtype(models::compute_dtype_named(args.dtype, "--dtype"));
 }

@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
 
   InitModelArgs init_model;
   auto* init_cmd = app.add_subcommand("init-model", "Write a HuggingFace model folder of a named shape with random weights");
-  init_cmd->add_option("preset", init_model.preset, "qwen3-tiny, qwen3-50m, qwen3-500m (Qwen3-0.6B) or llama-1b (Llama-3.2-1B)")
+  init_cmd->add_option("preset", init_model.preset, "qwen3-tiny, qwen3-50m, qwen3-500m (Qwen3-0.6B), llama-42m (llama2.c's 42M TinyStories shape) or llama-1b (Llama-3.2-1B)")
       ->required();
   init_cmd->add_option("out", init_model.out, "output folder")->required();
   init_cmd->add_option("--tokenizer", init_model.tokenizer, "folder whose tokenizer files are copied beside the weights");
@@ -79,7 +79,7 @@ int main(int argc, char** argv) {
   auto* bench_cmd = app.add_subcommand("bench", "Throughput against the machine's ceilings measured in the same run");
   bench_cmd->require_subcommand(1);
   auto add_bench_options = [&bench](CLI::App* cmd) {
-    cmd->add_option("--model", bench.model, "HuggingFace folder or preset (qwen3-tiny, qwen3-50m, qwen3-500m, llama-1b)")
+    cmd->add_option("--model", bench.model, "HuggingFace folder or preset (qwen3-tiny, qwen3-50m, qwen3-500m, llama-42m, llama-1b)")
         ->capture_default_str();
     cmd->add_option("--device", bench.device, "cpu or cuda (default: cuda when available)");
     cmd->add_option("--threads", bench.threads, "CPU threads; 0 = all cores")->capture_default_str();

@@ -18,6 +18,15 @@ int configure_threads(int threads) {
   return at::get_num_threads();
 }
 
+ThreadsInScope::ThreadsInScope(int threads) : previous_(at::get_num_threads()) {
+  VECRL_CHECK(threads > 0, "ThreadsInScope: threads must be > 0, got ", threads);
+  if (threads != previous_) at::set_num_threads(threads);
+}
+
+ThreadsInScope::~ThreadsInScope() {
+  if (at::get_num_threads() != previous_) at::set_num_threads(previous_);
+}
+
 void configure_host_allocator(HostAllocator allocator) {
   constexpr int kGlibcMmapMax = 65536, kGlibcThreshold = 128 * 1024;  // glibc's documented defaults
   const bool retained = allocator == HostAllocator::kRetained;

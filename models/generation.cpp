@@ -1,8 +1,14 @@
 #include "models/generation.h"
 
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
 #include <torch/types.h>
 
+#include <limits>
+#include <optional>
+
 #include "core/error.h"
+#include "core/runtime.h"
 #include "core/seeds.h"
 #include "models/tokenizer.h"
 
@@ -69,6 +75,19 @@ class StopStringMatcher {
   std::vector<bool> stopped_;
   std::size_t window_ = 0;
 };
+
+// Below this many floating-point operations per decode step, each op's work is shorter than waking
+// a second thread for it, so the loop runs on one (stories260K, G = 16: ~17 MFLOP, 2.1x faster on 2
+// cores; the llama-42m shape at G = 16: ~2.7 GFLOP, faster on all cores).
+constexpr double kSingleThreadStepFlops = 1e8;
+
+int decode_thread_count(CausalLM& model, int64_t rows) {
+  if (!model->model->embed_tokens->weight.is_cpu()) return at::get_num_threads();
+  double weights = 0;  // multiply-adds per token, roughly: every matrix (an untied input embedding too)
+  for (const auto& p : model->parameters())
+    if (p.dim() == 2) weights += static_cast<double>(p.numel());
+  return 2.0 * weights * static_cast<double>(rows) < kSingleThreadStepFlops ? 1 : at::get_num_threads();
+}
 
 }  // namespace
 
@@ -143,6 +162,11 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   auto key_valid = torch::ones({N, Lp + T}, torch::TensorOptions().dtype(torch::kBool).device(device));
   key_valid.narrow(1, 0, Lp).copy_(prompt_mask.repeat_interleave(G, 0));
   auto next_position = prompt_mask.to(torch::kLong).sum(1).repeat_interleave(G, 0);  // [N]
+  // causal_bias of every decode step at once: a step's query is the newest key, so it sees exactly
+  // the valid keys before it; step t reads the first Lp + t + 1 columns.
+  const auto decode_bias = torch::zeros({N, 1, 1, Lp + T}, torch::TensorOptions().dtype(dtype).device(device))
+                               .masked_fill_(key_valid.logical_not().view({N, 1, 1, Lp + T}),
+                                             -std::numeric_limits<float>::infinity());
 
   auto stop_ids = torch::tensor(options.stop_token_ids, torch::kLong).to(device);
   auto tokens = torch::full({N, T}, options.pad_token_id, torch::TensorOptions().dtype(torch::kLong).device(device));
@@ -169,6 +193,10 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
                                        : device.is_cpu()                    ? 1
                                                                             : kGpuFinishedCheckInterval;
   int64_t checked_steps = 0;  // steps the stop-string matcher has seen
+  const core::ThreadsInScope decode_threads(decode_thread_count(model, N));
+  // No autograd or version-counter bookkeeping per op: the loop's own tensors never reach a graph
+  // (what it writes goes into tensors made above, and `done` is read back outside it).
+  std::optional<c10::InferenceMode> inference(std::in_place);
   for (int64_t t = 0; t < T; ++t) {
     if (!greedy && t % kUniformChunk == 0)
       uniforms = counter_uniforms(seeds, t, std::min(kUniformChunk, T - t)).to(device);
@@ -195,10 +223,13 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
       if (last_step || done.all().item<bool>()) break;
     }
     auto input = tokens.select(1, t).unsqueeze(1);  // [N, 1]
-    auto hidden_step = model->hidden({input, next_position.unsqueeze(1), key_valid.narrow(1, 0, Lp + t + 1)}, &cache);
+    auto hidden_step = model->hidden(
+        {input, next_position.unsqueeze(1), key_valid.narrow(1, 0, Lp + t + 1), decode_bias.narrow(3, 0, Lp + t + 1)},
+        &cache);
     next_logits = model->logits(hidden_step.select(1, 0));
     next_position = next_position + 1;
   }
+  inference.reset();
   // Steps after the last row finished (between two checks) hold only padding.
   const int64_t steps = mask.any(0).nonzero().max().item<int64_t>() + 1;
   Generation out;

@@ -32,6 +32,23 @@ const std::map<std::string, nlohmann::json>& presets() {
     t["qwen3-tiny"] = qwen3_shape(64, 128, 2, 4, 2, 16);
     t["qwen3-50m"] = qwen3_shape(256, 768, 8, 4, 2, 64);  // 45M parameters, 39M of them the embedding
     t["qwen3-500m"] = qwen3_shape(1024, 3072, 28, 16, 8, 128);  // Qwen3-0.6B
+    // llama2.c's 42M TinyStories shape (random weights): other implementations publish figures for it.
+    t["llama-42m"] = {{"model_type", "llama"},
+                      {"architectures", {"LlamaForCausalLM"}},
+                      {"vocab_size", 32000},
+                      {"hidden_size", 512},
+                      {"intermediate_size", 1376},
+                      {"num_hidden_layers", 8},
+                      {"num_attention_heads", 8},
+                      {"num_key_value_heads", 8},
+                      {"max_position_embeddings", 1024},
+                      {"rms_norm_eps", 1e-5},
+                      {"rope_theta", 10000.0},
+                      {"tie_word_embeddings", true},
+                      {"hidden_act", "silu"},
+                      {"bos_token_id", 1},
+                      {"eos_token_id", 2},
+                      {"torch_dtype", "float32"}};
     t["llama-1b"] = {{"model_type", "llama"},
                      {"architectures", {"LlamaForCausalLM"}},
                      {"vocab_size", 128256},

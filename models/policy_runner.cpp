@@ -51,7 +51,11 @@ void PolicyRunner::set_compute_dtype(at::ScalarType dtype) {
 
 void PolicyRunner::to(c10::Device device) {
   policy_->to(device);
-  if (reference_) (*reference_)->to(device);
+  policy_->fuse_projections();
+  if (reference_) {
+    (*reference_)->to(device);
+    (*reference_)->fuse_projections();
+  }
 }
 
 c10::Device PolicyRunner::device() const { return policy_->model->embed_tokens->weight.device(); }

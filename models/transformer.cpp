@@ -1,10 +1,12 @@
 #include "models/transformer.h"
 
+#include <c10/core/InferenceMode.h>
 #include <torch/autograd.h>
 #include <torch/nn/functional/linear.h>
 #include <torch/types.h>
 #include <torch/version.h>
 
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -33,6 +35,90 @@ at::Tensor WeightCasts::get(const at::Tensor& weight, at::ScalarType dtype) {
   return entry.second;
 }
 
+namespace {
+// Set while an activation-checkpointed layer runs its forward without gradients: its backward pass
+// recomputes the layer with gradients (unfused), and both passes must round alike.
+thread_local bool unfused_here = false;
+}  // namespace
+
+FusedProjection::FusedProjection(std::vector<torch::nn::Linear> parts) : parts_(std::move(parts)) { fuse(); }
+
+at::Tensor FusedProjection::forward(const at::Tensor& x) {
+  if (torch::GradMode::is_enabled() || unfused_here) return {};
+  for (const auto& part : parts_)
+    if (part->bias.defined()) return {};
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!aliased()) return {};
+  if (x.scalar_type() == buffer_.scalar_type()) return torch::nn::functional::linear(x, buffer_);
+  std::vector<int64_t> versions;
+  for (const auto& part : parts_) versions.push_back(part->weight._version());
+  if (!cast_.defined() || cast_.scalar_type() != x.scalar_type() || versions != cast_versions_) {
+    cast_ = buffer_.to(x.scalar_type());
+    cast_versions_ = std::move(versions);
+  }
+  return torch::nn::functional::linear(x, cast_);
+}
+
+bool FusedProjection::aliased() const {
+  if (!buffer_.defined()) return false;
+  int64_t offset = buffer_.storage_offset();
+  for (const auto& part : parts_) {
+    const auto& w = part->weight;
+    if (!w.storage().is_alias_of(buffer_.storage()) || w.storage_offset() != offset || !w.is_contiguous()) return false;
+    offset += w.numel();
+  }
+  return true;
+}
+
+// Copies the parts' weights into one buffer and points each weight at its rows.
+void FusedProjection::fuse() {
+  if (aliased()) return;
+  const c10::InferenceMode normal_tensors(false);  // the parameters will live in the buffer
+  torch::NoGradGuard no_grad;                      // (after: the line above turns gradients on)
+  const auto& first = parts_.front()->weight;
+  int64_t rows = 0;
+  for (const auto& part : parts_) {
+    VECRL_CHECK(part->weight.size(1) == first.size(1) && part->weight.options().type_equal(first.options()),
+                "fused projection: parts of different shapes or types");
+    rows += part->weight.size(0);
+  }
+  buffer_ = torch::empty({rows, first.size(1)}, first.options());
+  int64_t row = 0;
+  for (const auto& part : parts_) {
+    auto& w = part->weight;
+    const int64_t n = w.size(0);
+    buffer_.narrow(0, row, n).copy_(w);
+    w.set_(buffer_.storage(), buffer_.storage_offset() + row * buffer_.size(1), w.sizes(), buffer_.narrow(0, row, n).strides());
+    row += n;
+  }
+  cast_ = at::Tensor();
+}
+
+std::pair<at::Tensor, at::Tensor> RotaryTable::lookup(const at::Tensor& positions, int64_t keys, at::ScalarType dtype) {
+  const int64_t B = positions.size(0), T = positions.size(1);
+  at::Tensor table;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Positions are < the keys' count, so that many rows cover them (index_select checks it on the
+    // CPU); the table grows by doubling.
+    const int64_t wanted = std::max<int64_t>(256, keys);
+    if (!table_.defined() || table_.device() != positions.device() || table_.size(0) < wanted) {
+      const c10::InferenceMode normal_tensors(false);  // training forwards read it too
+      torch::NoGradGuard no_grad;
+      int64_t rows = table_.defined() ? table_.size(0) : 256;
+      while (rows < wanted) rows *= 2;
+      // HF computes the angles in float32 from integer positions; so do we.
+      auto angles = torch::arange(rows, torch::kLong).to(torch::kFloat).unsqueeze(-1) * inverse_frequencies_;  // [P, d/2]
+      auto emb = torch::cat({angles, angles}, -1);                                                            // [P, d]
+      table_ = torch::cat({emb.cos(), emb.sin()}, -1).to(positions.device());                                  // [P, 2d]
+    }
+    table = table_;
+  }
+  const int64_t d = table.size(1) / 2;
+  auto rows = table.index_select(0, positions.reshape({-1}));  // [B*T, 2d]
+  return {rows.narrow(-1, 0, d).view({B, T, 1, d}).to(dtype), rows.narrow(-1, d, d).view({B, T, 1, d}).to(dtype)};
+}
+
 KvCache KvCache::repeat_rows(int64_t times) const {
   KvCache out;
   out.length = length;
@@ -48,9 +134,12 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
-  const auto xf = x.to(torch::kFloat);
+  // The casts are skipped, not dispatched, when everything is float32 already (decode steps are
+  // made of small ops, where each dispatch counts).
+  const bool all_float = x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat;
+  const auto xf = all_float ? x : x.to(torch::kFloat);
   const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
-  return weight.to(x.scalar_type()) * normed.to(x.scalar_type());
+  return all_float ? weight * normed : weight.to(x.scalar_type()) * normed.to(x.scalar_type());
 }
 
 namespace {
@@ -88,20 +177,33 @@ AttentionImpl::AttentionImpl(const ModelConfig& c)
     q_norm_ = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
     k_norm_ = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps));
   }
+  qkv_ = std::make_unique<FusedProjection>(std::vector<torch::nn::Linear>{q_proj, k_proj, v_proj});
+}
+
+std::array<at::Tensor, 3> AttentionImpl::project_qkv(const at::Tensor& x) {
+  const bool training = is_training();
+  const auto fused = lora == nullptr ? qkv_->forward(x) : at::Tensor();
+  if (!fused.defined())
+    return {project(q_proj, x, casts, lora, training), project(k_proj, x, casts, lora, training),
+            project(v_proj, x, casts, lora, training)};
+  const int64_t q_width = heads_ * head_dim_, kv_width = kv_heads_ * head_dim_;
+  return {fused.narrow(-1, 0, q_width), fused.narrow(-1, q_width, kv_width),
+          fused.narrow(-1, q_width + kv_width, kv_width)};
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                                   const at::Tensor& bias, KvCache* cache, int64_t layer) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = project(q_proj, x, casts, lora, is_training()).view({B, T, heads_, head_dim_}).transpose(1, 2);     // [B, H, T, d]
-  auto k = project(k_proj, x, casts, lora, is_training()).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
-  auto v = project(v_proj, x, casts, lora, is_training()).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
+  auto [q, k, v] = project_qkv(x);
+  q = q.view({B, T, heads_, head_dim_});     // [B, T, H, d]
+  k = k.view({B, T, kv_heads_, head_dim_});  // [B, T, Hkv, d]
   if (q_norm_) {  // qwen3: normalise each head's q and k before RoPE
     q = std::static_pointer_cast<RMSNormImpl>(q_norm_)->forward(q);
     k = std::static_pointer_cast<RMSNormImpl>(k_norm_)->forward(k);
   }
-  q = q * cos + rotate_half(q) * sin;
-  k = k * cos + rotate_half(k) * sin;
+  q = (q * cos + rotate_half(q) * sin).transpose(1, 2);  // [B, H, T, d]
+  k = (k * cos + rotate_half(k) * sin).transpose(1, 2);  // [B, Hkv, T, d]
+  v = v.view({B, T, kv_heads_, head_dim_}).transpose(1, 2);  // [B, Hkv, T, d]
   if (cache != nullptr) {
     const int64_t start = cache->length;
     VECRL_CHECK(start + T <= cache->capacity(), "KV cache overflow: ", start, " + ", T, " > capacity ",
@@ -112,12 +214,19 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
     v = cache->values[layer].narrow(2, 0, start + T);
   }
   const int64_t S = k.size(2), rep = heads_ / kv_heads_;
-  if (rep > 1) {  // grouped-query attention: each kv head serves `rep` query heads
-    k = k.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
-    v = v.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
+  at::Tensor out;
+  if (rep > 1 && T == 1) {
+    // Grouped-query decode: the `rep` query heads of a kv head are its queries [B, Hkv, rep, d], so the
+    // cached keys and values are read where they lie instead of being copied `rep` times per step.
+    out = attend(q.reshape({B, kv_heads_, rep, head_dim_}), k, v, bias, fused_);  // [B, Hkv, rep, d]
+  } else {
+    if (rep > 1) {  // grouped-query attention: each kv head serves `rep` query heads
+      k = k.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
+      v = v.unsqueeze(2).expand({B, kv_heads_, rep, S, head_dim_}).reshape({B, heads_, S, head_dim_});
+    }
+    out = attend(q, k, v, bias, fused_).transpose(1, 2);  // [B, T, H, d]
   }
-  auto out = attend(q, k, v, bias, fused_).transpose(1, 2).reshape({B, T, heads_ * head_dim_});  // [B, T, H*d]
-  return project(o_proj, out, casts, lora, is_training());
+  return project(o_proj, out.reshape({B, T, heads_ * head_dim_}), casts, lora, is_training());
 }
 
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias, bool fused) {
@@ -138,10 +247,17 @@ MlpImpl::MlpImpl(const ModelConfig& c) {
   gate_proj = register_module("gate_proj", linear(c.hidden_size, c.intermediate_size));
   up_proj = register_module("up_proj", linear(c.hidden_size, c.intermediate_size));
   down_proj = register_module("down_proj", linear(c.intermediate_size, c.hidden_size));
+  gate_up_ = std::make_unique<FusedProjection>(std::vector<torch::nn::Linear>{gate_proj, up_proj});
 }
 
 at::Tensor MlpImpl::forward(const at::Tensor& x) {
   const bool training = is_training();
+  const auto fused = lora == nullptr ? gate_up_->forward(x) : at::Tensor();  // [.., 2 I], no gradients
+  if (fused.defined()) {
+    const int64_t width = fused.size(-1) / 2;
+    auto gate = fused.narrow(-1, 0, width);
+    return project(down_proj, torch::silu_(gate).mul_(fused.narrow(-1, width, width)), casts, lora, training);
+  }
   return project(down_proj,
                  torch::silu(project(gate_proj, x, casts, lora, training)) * project(up_proj, x, casts, lora, training),
                  casts, lora, training);
@@ -171,7 +287,7 @@ CausalLMImpl::CausalLMImpl(const ModelConfig& c) : config_(c) {
   c.validate("model config");
   model = register_module("model", Backbone(c));
   if (!c.tie_word_embeddings) lm_head = register_module("lm_head", linear(c.hidden_size, c.vocab_size));
-  inv_freq_ = rope_inverse_frequencies(c);
+  rotary_ = std::make_shared<RotaryTable>(rope_inverse_frequencies(c));
   for (std::size_t l = 0; l < model->layers->size(); ++l) {
     auto* layer = model->layers[l]->as<DecoderLayer>();
     layer->self_attn->casts = casts_.get();
@@ -184,7 +300,7 @@ CausalLMImpl::CausalLMImpl(SharedWeights, const CausalLMImpl& base)
       adapters_off_(true) {
   model = register_module("model", base.model);
   if (base.lm_head) lm_head = register_module("lm_head", base.lm_head);
-  inv_freq_ = base.inv_freq_;
+  rotary_ = base.rotary_;
 }
 
 void CausalLMImpl::set_lora(std::shared_ptr<LoraAdapters> adapters) {
@@ -241,6 +357,11 @@ struct CheckpointedLayer : public torch::autograd::Function<CheckpointedLayer> {
     at::Tensor out;
     {
       torch::NoGradGuard no_grad;
+      struct Restore {
+        bool previous;
+        ~Restore() { unfused_here = previous; }
+      } restore{unfused_here};
+      unfused_here = true;
       out = layer->forward(x, cos, sin, bias, nullptr, index);
     }
     ctx->save_for_backward({x, cos, sin, bias});
@@ -274,11 +395,13 @@ at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   VECRL_CHECK(input.key_valid.dim() == 2 && input.key_valid.size(0) == B && input.key_valid.size(1) == start + T,
               "key_valid ", input.key_valid.sizes(), ", expected [", B, ", ", start + T, "]");
   auto x = model->embed_tokens(input.tokens).to(compute_dtype());  // [B, T, D]
-  auto inv_freq = inv_freq_.to(x.device());
-  auto freqs = input.positions.to(torch::kFloat).unsqueeze(-1) * inv_freq;  // [B, T, d/2]
-  auto emb = torch::cat({freqs, freqs}, -1).unsqueeze(1);                    // [B, 1, T, d]
-  auto cos = emb.cos().to(x.scalar_type()), sin = emb.sin().to(x.scalar_type());
-  auto bias = causal_bias(input.key_valid, start, T, x.scalar_type());
+  const auto [cos, sin] = rotary_->lookup(input.positions, start + T, x.scalar_type());  // [B, T, 1, d]
+  at::Tensor bias = input.bias;
+  if (bias.defined())
+    VECRL_CHECK(bias.dim() == 4 && bias.size(0) == B && bias.size(2) == T && bias.size(3) == start + T, "bias ",
+                bias.sizes(), ", expected [", B, ", 1, ", T, ", ", start + T, "]");
+  else
+    bias = causal_bias(input.key_valid, start, T, x.scalar_type());
   const bool checkpoint = activation_checkpointing_ && cache == nullptr && is_training() && torch::GradMode::is_enabled();
   for (std::size_t l = 0; l < model->layers->size(); ++l) {
     auto* layer = model->layers[l]->as<DecoderLayer>();
@@ -288,6 +411,14 @@ at::Tensor CausalLMImpl::hidden(const ForwardInput& input, KvCache* cache) {
   }
   if (cache != nullptr) cache->length += T;
   return model->norm(x);
+}
+
+void CausalLMImpl::fuse_projections() {
+  for (std::size_t l = 0; l < model->layers->size(); ++l) {
+    auto* layer = model->layers[l]->as<DecoderLayer>();
+    layer->self_attn->fuse_projections();
+    layer->mlp->fuse_projections();
+  }
 }
 
 void CausalLMImpl::set_fused_attention(bool on) {

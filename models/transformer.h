@@ -8,10 +8,12 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "models/model_config.h"
@@ -35,8 +37,11 @@ struct KvCache {
 
 struct ForwardInput {
   at::Tensor tokens;     // [B, T] int64
-  at::Tensor positions;  // [B, T] int64, rotary positions
+  at::Tensor positions;  // [B, T] int64, rotary positions, each < S
   at::Tensor key_valid;  // [B, S] bool, false on padding keys (S = cache length + T)
+  // Optional [B, 1, T, S] additive mask, equal to causal_bias(key_valid, cache length, T): a decode
+  // loop builds it once for all its steps instead of once per step.
+  at::Tensor bias;
 };
 
 // Master weights cast to the compute dtype at each use. Without autograd (generation, scoring) a
@@ -49,6 +54,44 @@ class WeightCasts {
  private:
   std::mutex mutex_;  // reward workers may score with the model while it is idle elsewhere
   std::unordered_map<const void*, std::pair<int64_t, at::Tensor>> cache_;  // impl -> (version, cast)
+};
+
+// Linear layers that read the same input (q, k, v; gate, up) with their weights moved into one
+// [sum of outputs, in] buffer that each layer's weight is a view of. Without gradients one matmul
+// serves them all; with gradients each layer runs alone, so autograd, the optimizer, checkpoints
+// and HF export see the HF-named parameters as before.
+// The buffer is made when the layers are (and again by fuse() after a device move): set_ keeps each
+// parameter's identity, but must run before an optimizer step or a gradient hook holds it.
+class FusedProjection {
+ public:
+  explicit FusedProjection(std::vector<torch::nn::Linear> parts);
+  // x [.., in] -> [.., sum of outputs], or an undefined tensor where this call cannot be fused
+  // (gradients on, biases, or a weight that no longer lives in the buffer).
+  at::Tensor forward(const at::Tensor& x);
+  void fuse();
+
+ private:
+  bool aliased() const;
+  std::vector<torch::nn::Linear> parts_;
+  std::mutex mutex_;
+  at::Tensor buffer_;                  // [sum of outputs, in]: the parts' weights
+  at::Tensor cast_;                    // buffer_ in the last compute dtype other than its own
+  std::vector<int64_t> cast_versions_;  // the parts' weight versions when cast_ was made
+};
+
+// cos and sin of every rotary position up to the largest asked for so far, computed once: a
+// forward looks its positions up instead of recomputing them.
+class RotaryTable {
+ public:
+  explicit RotaryTable(at::Tensor inverse_frequencies) : inverse_frequencies_(std::move(inverse_frequencies)) {}
+  // positions [B, T], each < keys -> cos, sin [B, T, 1, d] in `dtype` on the positions' device.
+  std::pair<at::Tensor, at::Tensor> lookup(const at::Tensor& positions, int64_t keys, at::ScalarType dtype);
+  const at::Tensor& inverse_frequencies() const { return inverse_frequencies_; }
+
+ private:
+  at::Tensor inverse_frequencies_;  // [d/2]
+  std::mutex mutex_;
+  at::Tensor table_;  // [P, 2d]: cos then sin, float32
 };
 
 class RMSNormImpl : public torch::nn::Module {
@@ -65,18 +108,21 @@ TORCH_MODULE(RMSNorm);
 class AttentionImpl : public torch::nn::Module {
  public:
   explicit AttentionImpl(const ModelConfig& c);
-  // x [B, T, D]; cos/sin [B, 1, T, d]; bias [B, 1, T, S] additive mask. Writes k/v into the cache.
+  // x [B, T, D]; cos/sin [B, T, 1, d]; bias [B, 1, T, S] additive mask. Writes k/v into the cache.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& bias,
                      KvCache* cache, int64_t layer);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   void set_fused(bool on) { fused_ = on; }
+  void fuse_projections() { qkv_->fuse(); }
   WeightCasts* casts = nullptr;         // the model's
   const LoraAdapters* lora = nullptr;  // the model's adapters, when it has any
 
  private:
   int64_t heads_, kv_heads_, head_dim_;
+  std::array<at::Tensor, 3> project_qkv(const at::Tensor& x);  // q [B, T, H d], k and v [B, T, Hkv d]
   bool fused_ = true;
   std::shared_ptr<torch::nn::Module> q_norm_, k_norm_;  // per-head RMSNorm (qwen3), else null
+  std::unique_ptr<FusedProjection> qkv_;
 };
 TORCH_MODULE(Attention);
 
@@ -85,8 +131,12 @@ class MlpImpl : public torch::nn::Module {
   explicit MlpImpl(const ModelConfig& c);
   at::Tensor forward(const at::Tensor& x);  // SwiGLU: down(silu(gate(x)) * up(x))
   torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  void fuse_projections() { gate_up_->fuse(); }
   WeightCasts* casts = nullptr;         // the model's
   const LoraAdapters* lora = nullptr;  // the model's adapters, when it has any
+
+ private:
+  std::unique_ptr<FusedProjection> gate_up_;
 };
 TORCH_MODULE(Mlp);
 
@@ -136,6 +186,9 @@ class CausalLMImpl : public torch::nn::Module {
   // Fused attention: ATen's scaled_dot_product_attention (flash / memory-efficient kernels on CUDA
   // with LibTorch 2.x) instead of softmax(q·kᵀ/√d + mask)·v written out. Same results.
   void set_fused_attention(bool on);
+  // Puts q/k/v and gate/up weights back into one buffer each after the parameters moved to another
+  // device (Module::to gives them new storage); call before building an optimizer over them.
+  void fuse_projections();
 
   Backbone model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when the embeddings are tied
@@ -147,7 +200,7 @@ class CausalLMImpl : public torch::nn::Module {
 
  private:
   ModelConfig config_;
-  at::Tensor inv_freq_;  // [d/2]
+  std::shared_ptr<RotaryTable> rotary_;
   bool activation_checkpointing_ = false;
   std::optional<at::ScalarType> compute_dtype_;
   std::unique_ptr<WeightCasts> casts_ = std::make_unique<WeightCasts>();

@@ -1,0 +1,98 @@
+// The decode path's shortcuts: fused projections, the rotary table, grouped-query decode attention,
+// a decode loop's precomputed mask and the small-model thread count. Each must give what the plain
+// path gives.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "models/generation.h"
+#include "models/model_presets.h"
+#include "models/policy_runner.h"
+#include "models/transformer.h"
+#include "tests/test_paths.h"
+
+using namespace vecrl;
+
+namespace {
+
+// Log-probs of every next token of `tokens` [1, T] under the model, with or without gradients.
+torch::Tensor all_logprobs(models::CausalLM& model, const torch::Tensor& tokens, bool with_grad) {
+  torch::AutoGradMode mode(with_grad);
+  const int64_t T = tokens.size(1);
+  auto hidden = model->hidden({tokens, torch::arange(T).view({1, T}), torch::ones({1, T}, torch::kBool), {}});
+  return torch::log_softmax(model->logits(hidden), -1).detach();
+}
+
+TEST(DecodePath, FusedProjectionsWithoutGradientsEqualThePlainLayersAndKeepTheParameters) {
+  models::PolicyRunner runner(test::stories260k(), false);
+  auto& model = runner.policy();
+  auto* attention = model->model->layers[0]->as<models::DecoderLayer>()->self_attn.get();
+  const auto q_before = attention->q_proj->weight;  // the same parameter object after fusing
+  auto tokens = torch::randint(3, 512, {1, 40}, torch::TensorOptions().dtype(torch::kLong));
+  const auto plain = all_logprobs(model, tokens, /*with_grad=*/true);  // grad on: never fused
+  const auto fused = all_logprobs(model, tokens, /*with_grad=*/false);
+  EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << (fused - plain).abs().max();
+  // q, k and v now share one buffer; the parameter is the same tensor, still a trainable leaf.
+  EXPECT_TRUE(attention->q_proj->weight.is_same(q_before));
+  EXPECT_TRUE(attention->q_proj->weight.storage().is_alias_of(attention->v_proj->weight.storage()));
+  EXPECT_TRUE(attention->q_proj->weight.requires_grad());
+  // An in-place update of one part (what AdamW does) is what the next fused forward uses.
+  {
+    torch::NoGradGuard no_grad;
+    attention->v_proj->weight.mul_(1.5);
+  }
+  const auto plain_after = all_logprobs(model, tokens, true), fused_after = all_logprobs(model, tokens, false);
+  EXPECT_FALSE(torch::allclose(plain_after, plain, 1e-4, 1e-4));
+  EXPECT_TRUE(torch::allclose(fused_after, plain_after, 1e-5, 1e-5)) << (fused_after - plain_after).abs().max();
+  // A weight given storage of its own (as a device move does) is run unfused until fused again.
+  {
+    torch::NoGradGuard no_grad;
+    attention->k_proj->weight.set_(attention->k_proj->weight.clone());
+  }
+  EXPECT_TRUE(torch::allclose(all_logprobs(model, tokens, false), plain_after, 1e-5, 1e-5));
+  model->fuse_projections();
+  EXPECT_TRUE(attention->k_proj->weight.storage().is_alias_of(attention->q_proj->weight.storage()));
+  EXPECT_TRUE(torch::allclose(all_logprobs(model, tokens, false), plain_after, 1e-5, 1e-5));
+  // Gradients still reach each part as its own parameter.
+  model->zero_grad();
+  all_logprobs(model, tokens, true);
+  auto hidden = model->hidden({tokens, torch::arange(40).view({1, 40}), torch::ones({1, 40}, torch::kBool), {}});
+  model->logits(hidden).sum().backward();
+  EXPECT_TRUE(attention->q_proj->weight.grad().defined());
+  EXPECT_GT(attention->k_proj->weight.grad().abs().sum().item<double>(), 0.0);
+}
+
+TEST(DecodePath, GreedyDecodeEqualsFullRecomputationBeyondTheFirstRotaryRowsAndWithGroupedQueries) {
+  // stories260K has 8 query heads over 4 kv heads, so every decode step takes the grouped path;
+  // 300 new tokens take the rotary table past its first 256 rows.
+  models::PolicyRunner runner(test::stories260k(), false);
+  auto& model = runner.policy();
+  models::GenerationOptions options;
+  options.sampler.temperature = 0;
+  options.max_new_tokens = 300;
+  options.pad_token_id = 0;
+  auto g = models::generate(model, {{1, 403}, {1}}, 2, options);
+  ASSERT_EQ(g.tokens.size(1), 300);
+  for (int64_t row = 0; row < 4; ++row) {
+    // Score the whole sequence at once (no cache, causal mask built per forward) and take the argmax.
+    auto prompt = g.prompt_ids[row].masked_select(g.prompt_mask[row]);
+    auto sequence = torch::cat({prompt, g.tokens[row]}).unsqueeze(0);
+    const auto lp = all_logprobs(model, sequence, false).squeeze(0);  // [L, V]
+    const int64_t Lp = prompt.size(0);
+    auto predicted = lp.narrow(0, Lp - 1, 300).argmax(-1);
+    EXPECT_TRUE(torch::equal(predicted, g.tokens[row])) << "row " << row;
+    auto chosen = lp.narrow(0, Lp - 1, 300).gather(-1, g.tokens[row].unsqueeze(-1)).squeeze(-1);
+    EXPECT_TRUE(torch::allclose(chosen, g.logprobs[row], 1e-4, 1e-4)) << (chosen - g.logprobs[row]).abs().max();
+  }
+}
+
+TEST(DecodePath, TheLlama42mPresetHasLlama2cShape) {
+  auto model = models::random_model("llama-42m", 1, 0.02);
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  // 32000·512 (tied) + 8 · (4·512² + 3·512·1376 + 2·512) + 512
+  EXPECT_EQ(parameters, 41689600);
+  EXPECT_EQ(model->config().num_kv_heads, 8);
+  EXPECT_EQ(model->config().max_position_embeddings, 1024);
+}
+
+}  // namespace
