@@ -4,7 +4,6 @@
 #include <c10/core/InferenceMode.h>
 #include <torch/types.h>
 
-#include <limits>
 #include <optional>
 
 #include "core/error.h"
@@ -162,11 +161,9 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   auto key_valid = torch::ones({N, Lp + T}, torch::TensorOptions().dtype(torch::kBool).device(device));
   key_valid.narrow(1, 0, Lp).copy_(prompt_mask.repeat_interleave(G, 0));
   auto next_position = prompt_mask.to(torch::kLong).sum(1).repeat_interleave(G, 0);  // [N]
-  // causal_bias of every decode step at once: a step's query is the newest key, so it sees exactly
-  // the valid keys before it; step t reads the first Lp + t + 1 columns.
-  const auto decode_bias = torch::zeros({N, 1, 1, Lp + T}, torch::TensorOptions().dtype(dtype).device(device))
-                               .masked_fill_(key_valid.logical_not().view({N, 1, 1, Lp + T}),
-                                             -std::numeric_limits<float>::infinity());
+  // The mask of every decode step at once: a step's query is the newest key and every generated key
+  // is valid, so step t's mask is the first Lp + t + 1 columns of the last step's.
+  const auto decode_bias = causal_bias(key_valid, Lp + T - 1, 1, dtype);  // [N, 1, 1, Lp + T]
 
   auto stop_ids = torch::tensor(options.stop_token_ids, torch::kLong).to(device);
   auto tokens = torch::full({N, T}, options.pad_token_id, torch::TensorOptions().dtype(torch::kLong).device(device));

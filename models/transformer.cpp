@@ -45,8 +45,6 @@ FusedProjection::FusedProjection(std::vector<torch::nn::Linear> parts) : parts_(
 
 at::Tensor FusedProjection::forward(const at::Tensor& x) {
   if (torch::GradMode::is_enabled() || unfused_here) return {};
-  for (const auto& part : parts_)
-    if (part->bias.defined()) return {};
   std::lock_guard<std::mutex> lock(mutex_);
   if (!aliased()) return {};
   if (x.scalar_type() == buffer_.scalar_type()) return torch::nn::functional::linear(x, buffer_);
@@ -70,9 +68,12 @@ bool FusedProjection::aliased() const {
   return true;
 }
 
-// Copies the parts' weights into one buffer and points each weight at its rows.
+// Copies the parts' weights into one buffer and points each weight at its rows. Layers with biases
+// (Qwen2's q/k/v) stay as they are: their forward never takes the fused path.
 void FusedProjection::fuse() {
   if (aliased()) return;
+  for (const auto& part : parts_)
+    if (part->bias.defined()) return;
   const c10::InferenceMode normal_tensors(false);  // the parameters will live in the buffer
   torch::NoGradGuard no_grad;                      // (after: the line above turns gradients on)
   const auto& first = parts_.front()->weight;

@@ -66,7 +66,7 @@ class FusedProjection {
  public:
   explicit FusedProjection(std::vector<torch::nn::Linear> parts);
   // x [.., in] -> [.., sum of outputs], or an undefined tensor where this call cannot be fused
-  // (gradients on, biases, or a weight that no longer lives in the buffer).
+  // (gradients on, or the weights are not in the buffer: a part has a bias, or moved since).
   at::Tensor forward(const at::Tensor& x);
   void fuse();
 
@@ -86,7 +86,6 @@ class RotaryTable {
   explicit RotaryTable(at::Tensor inverse_frequencies) : inverse_frequencies_(std::move(inverse_frequencies)) {}
   // positions [B, T], each < keys -> cos, sin [B, T, 1, d] in `dtype` on the positions' device.
   std::pair<at::Tensor, at::Tensor> lookup(const at::Tensor& positions, int64_t keys, at::ScalarType dtype);
-  const at::Tensor& inverse_frequencies() const { return inverse_frequencies_; }
 
  private:
   at::Tensor inverse_frequencies_;  // [d/2]
