@@ -135,10 +135,11 @@ RMSNormImpl::RMSNormImpl(int64_t dim, double eps) : eps_(eps) {
 }
 
 at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
-  // The casts are skipped, not dispatched, when everything is float32 already (decode steps are
-  // made of small ops, where each dispatch counts).
+  // Normalised in float32 at least, as HF does for bfloat16 (a float64 model stays float64: its
+  // finite-difference checks need a smooth function). The casts are skipped, not dispatched, when
+  // everything is float32 already (decode steps are made of small ops, where each dispatch counts).
   const bool all_float = x.scalar_type() == torch::kFloat && weight.scalar_type() == torch::kFloat;
-  const auto xf = all_float ? x : x.to(torch::kFloat);
+  const auto xf = all_float ? x : x.to(x.scalar_type() == torch::kDouble ? torch::kDouble : torch::kFloat);
   const auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
   return all_float ? weight * normed : weight.to(x.scalar_type()) * normed.to(x.scalar_type());
 }
