@@ -55,7 +55,25 @@ core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& modu
 
 }  // namespace
 
+namespace {
+
+std::vector<std::string> split_at_separator(const std::string& response, const SplitOptions& split) {
+  std::vector<std::string> answers;
+  std::size_t begin = 0;
+  for (auto end = response.find(split.separator);
+       end != std::string::npos && static_cast<int64_t>(answers.size()) < split.max_answers;
+       end = response.find(split.separator, begin)) {
+    const auto first = response.find_first_not_of(" \t\n", begin);
+    if (first < end) answers.push_back(response.substr(first, end - first));
+    begin = end + split.separator.size();
+  }
+  return answers;
+}
+
+}  // namespace
+
 std::vector<std::string> split_answers(const std::string& response, const SplitOptions& split) {
+  if (!split.separator.empty()) return split_at_separator(response, split);
   if (split.tag.empty()) return {response};
   const std::string open = "<" + split.tag + ">", close = "</" + split.tag + ">";
   std::vector<std::string> answers;
@@ -72,6 +90,9 @@ std::vector<std::string> split_answers(const std::string& response, const SplitO
 }
 
 RewardSet::RewardSet(std::vector<core::ComponentSpec> specs, ScoringOptions options) : options_(std::move(options)) {
+  VECRL_CHECK(options_.split.tag.empty() || options_.split.separator.empty(),
+              "config key 'scoring.split': set either `tag` ('", options_.split.tag, "') or `separator` ('",
+              options_.split.separator, "'), not both");
   VECRL_CHECK(!specs.empty(), "config key 'rewards': at least one reward module is required");
   for (auto& spec : specs) {
     Entry entry;

@@ -38,7 +38,7 @@ class RewardSet {
   const std::vector<double>& weights() const { return weights_; }
   // Batches a module failed on plus texts that failed alone.
   int64_t failures() const;
-  int64_t answers_per_rollout() const { return options_.split.tag.empty() ? 1 : options_.split.max_answers; }
+  int64_t answers_per_rollout() const { return options_.split.enabled() ? options_.split.max_answers : 1; }
 
   // rewards/<name>/<dim>/{mean,std,valid_frac} over valid entries, and the weighted total's
   // critic/score/{mean,max,min}.

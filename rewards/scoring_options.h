@@ -7,17 +7,24 @@
 
 namespace vecrl::rewards {
 
-// Cuts one response into up to `max_answers` answers, the contents of each <tag>…</tag> (VPO
-// scores several answers per response). Disabled when `tag` is empty.
+// Cuts one response into up to `max_answers` answers (VPO scores several answers per response):
+// the contents of each <tag>…</tag>, or with `separator` the pieces that end with it (sentences
+// for "."; the separator is not kept, empty pieces are skipped, an unterminated tail is not an
+// answer, as an unclosed tag is not). Disabled when both are empty.
 struct SplitOptions {
   std::string tag;
+  std::string separator;
   int64_t max_answers = 1;
+
+  bool enabled() const { return !tag.empty() || !separator.empty(); }
 
   template <class V>
   void visit(V& v) {
     v.field("tag", tag);
+    v.field("separator", separator);
     v.field("max_answers", max_answers);
     v.require(max_answers >= 1, "max_answers", core::str_cat("must be >= 1, got ", max_answers));
+    v.require(tag.empty() || separator.empty(), "separator", "set either `tag` or `separator`, not both");
   }
 };
 

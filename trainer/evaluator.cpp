@@ -88,6 +88,15 @@ ScoredCompletions generate_and_score(models::PolicyRunner& runner, rewards::Rewa
   return out;
 }
 
+// {dimension: value, or null where not valid} of one answer of one rollout.
+nlohmann::json answer_rewards_json(const core::RewardMatrix& all, int64_t row, int64_t answer) {
+  nlohmann::json out;
+  for (int64_t d = 0; d < all.dims(); ++d)
+    out[all.names[d]] = all.valid[row][answer][d].item<bool>() ? nlohmann::json(all.values[row][answer][d].item<double>())
+                                                               : nlohmann::json();
+  return out;
+}
+
 // Every prompt with its completions, their reward vectors and correctness (and tool use).
 nlohmann::json completions_report(const ScoredCompletions& c, const at::Tensor& correct, int64_t n) {
   const auto& all = c.rewards;
@@ -97,12 +106,13 @@ nlohmann::json completions_report(const ScoredCompletions& c, const at::Tensor& 
     for (int64_t g = 0; g < r.num_groups(); ++g) {
       nlohmann::json entry{{"prompt", r.prompts[g * n]}, {"completions", nlohmann::json::array()}};
       for (int64_t j = 0; j < n; ++j, ++row) {
-        nlohmann::json rewards_json;
-        for (int64_t d = 0; d < all.dims(); ++d)
-          rewards_json[all.names[d]] = all.valid[row][0][d].item<bool>() ? nlohmann::json(all.values[row][0][d].item<double>())
-                                                                         : nlohmann::json();
         const int64_t i = g * n + j;
-        nlohmann::json completion{{"response", r.responses[i]}, {"rewards", rewards_json}, {"correct", correct[row].item<bool>()}};
+        nlohmann::json completion{{"response", r.responses[i]}, {"rewards", answer_rewards_json(all, row, 0)},
+                                  {"correct", correct[row].item<bool>()}};
+        if (all.answers() > 1) {  // scoring.split: every answer's vector (null entries: no such answer)
+          completion["answers"] = nlohmann::json::array();
+          for (int64_t a = 0; a < all.answers(); ++a) completion["answers"].push_back(answer_rewards_json(all, row, a));
+        }
         if (r.has_agent_stats()) {
           completion["tool_calls"] = r.tool_calls[i].item<int64_t>();
           completion["tool_failures"] = r.tool_failures[i].item<int64_t>();

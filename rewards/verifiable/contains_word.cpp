@@ -1,5 +1,8 @@
 // contains_word: 1 when the response mentions the sample's target word (read from a dataset field)
-// or any word of a fixed list; 0 otherwise. With reward_absence the score is inverted.
+// or any word of a fixed list; 0 otherwise. With saturate_at = n the score counts distinct words of
+// the list: min(found, n) / n (n = 1 is the plain rule). With reward_absence the score is 1 - that.
+#include <algorithm>
+
 #include "rewards/reward_module.h"
 #include "rewards/verifiable/text_match.h"
 
@@ -12,6 +15,7 @@ struct ContainsWordOptions {
   bool case_sensitive = false;
   bool whole_word = true;
   bool reward_absence = false;      // score 1 when none of the words appears (a "must not mention" rule)
+  int64_t saturate_at = 1;          // distinct words for a full score (partial credit below)
 
   template <class V>
   void visit(V& v) {
@@ -20,6 +24,8 @@ struct ContainsWordOptions {
     v.field("case_sensitive", case_sensitive);
     v.field("whole_word", whole_word);
     v.field("reward_absence", reward_absence);
+    v.field("saturate_at", saturate_at);
+    v.require(saturate_at >= 1, "saturate_at", core::str_cat("must be >= 1, got ", saturate_at));
     v.require(!field.empty() || !words.empty(), "field", "set `field` or `words`");
   }
 };
@@ -34,12 +40,14 @@ class ContainsWord : public TextRewardModule {
     const auto targets =
         o_.words.empty() ? std::vector<std::string>{record_string(item.sample, o_.field, "contains_word")} : o_.words;
     const std::string text = o_.case_sensitive ? item.text : to_lower_ascii(item.text);
+    int64_t found = 0;
     for (const auto& target : targets) {
       const std::string t = o_.case_sensitive ? target : to_lower_ascii(target);
-      if (o_.whole_word ? contains_whole_word(text, t) : text.find(t) != std::string::npos)
-        return {o_.reward_absence ? 0.0 : 1.0};
+      found += o_.whole_word ? contains_whole_word(text, t) : text.find(t) != std::string::npos;
+      if (found >= o_.saturate_at) break;
     }
-    return {o_.reward_absence ? 1.0 : 0.0};
+    const double share = static_cast<double>(std::min(found, o_.saturate_at)) / static_cast<double>(o_.saturate_at);
+    return {o_.reward_absence ? 1.0 - share : share};
   }
 
  private:

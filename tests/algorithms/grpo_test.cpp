@@ -65,3 +65,17 @@ TEST(Grpo, RejectsBadOptionsAndShapes) {
   EXPECT_THROW(run("{}", kRunning, 3), core::Error);           // 4 rollouts do not split into groups of 3
   EXPECT_THROW(run("{}", kRunning, 4, {1.0}), core::Error);    // wrong number of weights
 }
+
+TEST(Grpo, WithAnswersMeanScoresTheMeanOverAnswerSlotsAMissingOneCountingZero) {
+  // Two answers per rollout, w = [.5, .5]; rollout 1's second answer is missing (not valid).
+  auto r = core::RewardMatrix::zeros(4, 2, {"d0", "d1"});
+  const float values[4][2][2] = {{{1, 0.5}, {0, 0}}, {{1, 1}, {7, 7}}, {{0, 1}, {1, 1}}, {{0, 0}, {0, 0}}};
+  for (int i = 0; i < 4; ++i)
+    for (int m = 0; m < 2; ++m)
+      for (int k = 0; k < 2; ++k) r.values[i][m][k] = values[i][m][k];
+  r.valid[1][1].fill_(false);
+  // Means of the slots' totals: [0.375, 0.5, 0.75, 0], z-scored with the population std.
+  expect_near(run("{answers: mean, std: population}", r, 4), {-0.1155, 0.3464, 1.2702, -1.5011});
+  expect_near(run("{}", r, 4), run("{}", test::running_example(), 4));  // answers: first, the default
+  EXPECT_THROW(run("{answers: max}", r, 4), std::exception);
+}

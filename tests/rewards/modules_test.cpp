@@ -154,6 +154,22 @@ rewards:
   EXPECT_EQ(wrong.failures(), 1);
 }
 
+TEST(RewardSplit, ASeparatorCutsTheResponseIntoTerminatedPieces) {
+  rewards::ScoringOptions options;
+  options.split.separator = ".";
+  options.split.max_answers = 3;
+  EXPECT_EQ(rewards::split_answers("A dog ran. . The cat sat.  Big sun. More. tail", options.split),
+            (std::vector<std::string>{"A dog ran", "The cat sat", "Big sun"}));  // empty pieces skipped, at most 3
+  EXPECT_EQ(rewards::split_answers("no full stop", options.split), std::vector<std::string>{});
+  rewards::RewardSet set(specs("rewards: [{type: contains_word, words: [dog]}]"), options);
+  EXPECT_EQ(set.answers_per_rollout(), 3);
+  auto m = set.score(rollouts({"cat. dog. the dog", "dog."}, {}, {}));
+  EXPECT_TRUE(torch::equal(m.values.select(2, 0), torch::tensor({{0.f, 1.f, 0.f}, {1.f, 0.f, 0.f}})));
+  EXPECT_TRUE(torch::equal(m.valid.select(2, 0), torch::tensor({{true, true, false}, {true, false, false}})));
+  options.split.tag = "answer";
+  EXPECT_THROW(rewards::RewardSet(specs("rewards: [{type: contains_word, words: [dog]}]"), options), std::exception);
+}
+
 TEST(RewardSplit, EachAnswerIsScoredAndMissingSlotsAreNotValid) {
   rewards::ScoringOptions options;
   options.split.tag = "answer";

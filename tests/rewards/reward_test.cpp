@@ -38,6 +38,20 @@ rewards:
   EXPECT_TRUE(metrics.count("critic/score/mean"));
 }
 
+TEST(Rewards, ContainsWordWithSaturateAtCountsDistinctWords) {
+  rewards::RewardSet set(specs(R"(
+rewards:
+  - {type: contains_word, name: animals, words: [dog, cat, frog], saturate_at: 2}
+  - {type: contains_word, name: no_animals, words: [dog, cat, frog], saturate_at: 2, reward_absence: true}
+)"));
+  auto m = set.score(rollouts({"a dog and a dog", "a cat, a dog and a frog", "nothing", "Cat dog"},
+                              {false, false, false, false}, {}));
+  EXPECT_EQ(column(m, 0), (std::vector<float>{0.5, 1, 0, 1}));  // a repeated word counts once
+  EXPECT_EQ(column(m, 1), (std::vector<float>{0.5, 0, 1, 0}));
+  EXPECT_THROW(rewards::RewardSet(specs("rewards: [{type: contains_word, words: [a], saturate_at: 0}]")),
+               std::exception);
+}
+
 TEST(Rewards, WordLimitDecaysLinearly) {
   rewards::RewardSet set(specs("rewards: [{type: word_limit, max_words: 2, zero_at: 6}]"));
   auto m = set.score(rollouts({"a b", "a b c", "a b c d e", ""}, {false, false, false, false}, {}));

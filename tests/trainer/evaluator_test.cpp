@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "tests/trainer/test_support.h"
+#include "rewards/reward_set.h"
 #include "trainer/evaluator.h"
 #include "trainer/rl_trainer.h"
 
@@ -62,4 +63,45 @@ TEST(Evaluator, PeriodicEvalWritesMetricsAndAReport) {
   bool printed = false;
   for (const auto& l : lines) printed = printed || l.rfind("eval held at step 2:", 0) == 0;
   EXPECT_TRUE(printed);
+}
+
+TEST(Evaluator, WithSplitAnswersTheReportHoldsEveryAnswersVector) {
+  const std::string held_out = ::testing::TempDir() + "/vecrl_eval_split_prompts.jsonl";
+  {
+    std::ofstream out(held_out);
+    for (const char* p : {"Once upon a time, there was a little", "The dog and the cat"})
+      out << nlohmann::json{{"prompt", p}}.dump() << "\n";
+  }
+  auto overrides = test::with_temp_run({"run.threads=1", "rollout.prompts_per_step=2", "rollout.group_size=2",
+                                        "rollout.max_new_tokens=40", "train.steps=1", "train.mini_batches=1",
+                                        "scoring.split.separator=.", "scoring.split.max_answers=2",
+                                        "eval.path=" + held_out, "eval.name=held", "eval.n=4", "eval.temperature=1.0",
+                                        "eval.before_train=true"},
+                                       "eval_split_run");
+  trainer::RlTrainer t(trainer::load_run_config(test::quickstart_config(), overrides));
+  t.run([](const std::string&) {});
+  auto report = nlohmann::json::parse(std::ifstream(std::filesystem::path(t.run_dir()) / "eval" / "held_step_0.json"));
+  rewards::SplitOptions split;
+  split.separator = ".";
+  split.max_answers = 2;
+  const std::vector<std::string> animals = {"dog", "cat", "bird", "fish", "duck", "bunny", "bear", "frog"};
+  int answers_seen = 0;
+  for (const auto& p : report["prompts"])
+    for (const auto& c : p["completions"]) {
+      ASSERT_EQ(c["answers"].size(), 2u);
+      EXPECT_EQ(c["answers"][0], c["rewards"]);
+      const auto pieces = rewards::split_answers(c["response"].get<std::string>(), split);
+      for (std::size_t a = 0; a < 2; ++a) {
+        const auto& entry = c["answers"][a]["animal/score"];
+        if (a >= pieces.size()) {
+          EXPECT_TRUE(entry.is_null()) << c["response"];
+          continue;
+        }
+        ++answers_seen;
+        bool mentions = false;
+        for (const auto& w : animals) mentions = mentions || (" " + pieces[a] + " ").find(" " + w + " ") != std::string::npos;
+        if (mentions) EXPECT_EQ(entry.get<double>(), 1.0) << pieces[a];  // (a capitalised or punctuated animal may count too)
+      }
+    }
+  EXPECT_GT(answers_seen, 4);
 }
