@@ -53,10 +53,6 @@ core::RewardMatrix score_with_deadline(const std::shared_ptr<RewardModule>& modu
   return future.get();
 }
 
-}  // namespace
-
-namespace {
-
 std::vector<std::string> split_at_separator(const std::string& response, const SplitOptions& split) {
   std::vector<std::string> answers;
   std::size_t begin = 0;
