@@ -133,15 +133,16 @@ TEST(CodeReward, AllMbppReferenceSolutionsPassWithTheirSetupCode) {
 }
 
 TEST(CodeReward, TimeoutIsPerProgramAndTheBatchDeadlineIsItsOwnKey) {
-  // Four programs of ~0.4 s each, one worker: 1.6 s for the batch, each well under its 1 s limit.
-  // When the module's timeout_s was also the batch deadline, the whole batch was abandoned after 1 s
-  // and every reward came back not-valid.
-  const std::string slow = "import time\ndef f():\n    time.sleep(0.4)\n    return 1\n";
+  // Seven programs of ~0.5 s each, one worker: 3.5 s for the batch, each far under its 3 s limit
+  // (the slack absorbs a loaded machine: ctest runs the MBPP suite's eight workers beside this).
+  // When the module's timeout_s was also the batch deadline, the whole batch was abandoned after
+  // timeout_s and every reward came back not-valid.
+  const std::string slow = "import time\ndef f():\n    time.sleep(0.5)\n    return 1\n";
   const nlohmann::json record = {{"test_list", {"assert f() == 1"}}};
-  rewards::RewardSet set(specs("rewards: [{type: code, timeout_s: 1}]"), {1, {}});
-  auto m = set.score(rollouts({slow, slow, slow, slow}, {}, {record, record, record, record}));
+  rewards::RewardSet set(specs("rewards: [{type: code, timeout_s: 3}]"), {1, {}});
+  auto m = set.score(rollouts(std::vector<std::string>(7, slow), {}, std::vector<nlohmann::json>(7, record)));
   EXPECT_TRUE(m.valid.select(2, 0).all().item<bool>());
-  EXPECT_EQ(column(m, 0), (std::vector<float>{1, 1, 1, 1}));
+  EXPECT_EQ(column(m, 0), std::vector<float>(7, 1.0f));
   EXPECT_EQ(set.failures(), 0);
   // A batch deadline shorter than one program's limit could never be met: an error naming the key.
   try {
