@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "models/decode_attention.h"
 #include "models/lora.h"
 
 namespace vecrl::models {
@@ -217,7 +218,11 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   }
   const int64_t S = k.size(2), rep = heads_ / kv_heads_;
   at::Tensor out;
-  if (rep > 1 && T == 1) {
+  if (cache != nullptr && T == 1 && fused_ && decode_attention_applies(q)) {
+    // A CPU decode step: one pass per (row, kv head) over the cache, its query heads together.
+    out = decode_attention(q.reshape({B, kv_heads_, rep, head_dim_}), cache->keys[layer], cache->values[layer], S,
+                           bias);  // [B, Hkv, rep, d]
+  } else if (rep > 1 && T == 1) {
     // Grouped-query decode: the `rep` query heads of a kv head are its queries [B, Hkv, rep, d], so the
     // cached keys and values are read where they lie instead of being copied `rep` times per step.
     out = attend(q.reshape({B, kv_heads_, rep, head_dim_}), k, v, bias, fused_);  // [B, Hkv, rep, d]

@@ -1,9 +1,10 @@
 // The decode path's shortcuts: fused projections, the rotary table, grouped-query decode attention,
-// a decode loop's precomputed mask and the small-model thread count. Each must give what the plain
-// path gives.
+// the CPU decode-attention kernel, a decode loop's precomputed mask and the small-model thread
+// count. Each must give what the plain path gives.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "models/decode_attention.h"
 #include "models/generation.h"
 #include "models/model_presets.h"
 #include "models/policy_runner.h"
@@ -83,6 +84,29 @@ TEST(DecodePath, GreedyDecodeEqualsFullRecomputationBeyondTheFirstRotaryRowsAndW
     auto chosen = lp.narrow(0, Lp - 1, 300).gather(-1, g.tokens[row].unsqueeze(-1)).squeeze(-1);
     EXPECT_TRUE(torch::allclose(chosen, g.logprobs[row], 1e-4, 1e-4)) << (chosen - g.logprobs[row]).abs().max();
   }
+}
+
+TEST(DecodePath, TheCpuDecodeAttentionKernelEqualsTheWrittenOutSoftmax) {
+  torch::manual_seed(7);
+  torch::NoGradGuard no_grad;
+  // Head dims with unrolled kernels (8, 64) and the generic one (24); grouped (R = 2, 4) and plain
+  // queries; a cache longer than what is attended; left padding masked with -inf.
+  for (const auto [d, rep] : std::vector<std::pair<int64_t, int64_t>>{{8, 2}, {64, 1}, {24, 4}}) {
+    const int64_t B = 3, Hkv = 2, capacity = 50, S = 37;
+    auto q = torch::randn({B, Hkv, rep, d});
+    auto keys = torch::randn({B, Hkv, capacity, d}) * 2, values = torch::randn({B, Hkv, capacity, d});
+    auto valid = torch::ones({B, capacity}, torch::kBool);
+    valid.index_put_({1, torch::indexing::Slice(0, 5)}, false);
+    auto bias = models::causal_bias(valid, capacity - 1, 1, torch::kFloat);  // [B, 1, 1, capacity]
+    const auto got = models::decode_attention(q, keys, values, S, bias.narrow(3, 0, S));
+    const auto k = keys.narrow(2, 0, S), v = values.narrow(2, 0, S);
+    const auto want = models::attend(q, k, v, bias.narrow(3, 0, S), /*fused=*/false);  // [B, Hkv, rep, d]
+    EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-5)) << "d " << d << ": " << (got - want).abs().max();
+  }
+  auto q = torch::randn({1, 1, 1, 8});
+  auto cache = torch::randn({1, 1, 4, 8});
+  EXPECT_THROW(models::decode_attention(q, cache, cache, 5, torch::zeros({1, 1, 1, 5})), std::exception);  // > capacity
+  EXPECT_THROW(models::decode_attention(q, cache, cache, 4, torch::zeros({1, 1, 1, 3})), std::exception);  // short mask
 }
 
 TEST(DecodePath, TheLlama42mPresetHasLlama2cShape) {
