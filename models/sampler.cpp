@@ -1,6 +1,11 @@
 #include "models/sampler.h"
 
+#include <ATen/Parallel.h>
 #include <torch/types.h>
+
+#include <algorithm>
+#include <array>
+#include <vector>
 
 #include "core/error.h"
 #include "core/seeds.h"
@@ -33,6 +38,41 @@ void truncate(at::Tensor& weights, const SamplerOptions& options) {
   if (options.min_p > 0) weights.masked_fill_(weights < options.min_p, 0.0);  // the top weight is 1
 }
 
+// The inverse-CDF draw on the CPU without materialising the [N, V] cumulative sums: what
+// searchsorted(cumsum(weights), u · total, right) returns, bit for bit (ATen's CPU cumsum adds float32
+// in float64, in order, and rounds each prefix to float32; so does this). Rows are summed four at a
+// time so that their dependent additions overlap. weights [N, V] float32, uniforms [N] -> [N, 1] int64.
+at::Tensor inverse_cdf_on_cpu(const at::Tensor& weights, const at::Tensor& uniforms) {
+  constexpr int64_t kRowsTogether = 4;
+  const auto w = weights.contiguous();
+  const auto u = uniforms.to(torch::kFloat).contiguous();
+  const int64_t rows = w.size(0), vocab = w.size(1);
+  auto tokens = torch::empty({rows, 1}, torch::kLong);
+  const float* weight = w.data_ptr<float>();
+  const float* uniform = u.data_ptr<float>();
+  int64_t* token = tokens.data_ptr<int64_t>();
+  const int64_t groups = (rows + kRowsTogether - 1) / kRowsTogether;
+  at::parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> cdf(static_cast<std::size_t>(kRowsTogether * vocab));
+    for (int64_t group = begin; group < end; ++group) {
+      const int64_t first = group * kRowsTogether, count = std::min(kRowsTogether, rows - first);
+      std::array<double, kRowsTogether> sum{};
+      for (int64_t v = 0; v < vocab; ++v)
+        for (int64_t r = 0; r < count; ++r) {
+          sum[r] += weight[(first + r) * vocab + v];
+          cdf[r * vocab + v] = static_cast<float>(sum[r]);
+        }
+      for (int64_t r = 0; r < count; ++r) {
+        const float* row = cdf.data() + r * vocab;
+        const float target = uniform[first + r] * row[vocab - 1];
+        const auto index = static_cast<int64_t>(std::upper_bound(row, row + vocab, target) - row);
+        token[first + r] = std::min(index, vocab - 1);
+      }
+    }
+  });
+  return tokens;
+}
+
 }  // namespace
 
 SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& options, const at::Tensor& uniforms) {
@@ -49,9 +89,13 @@ SampledTokens sample_tokens(const at::Tensor& logits, const SamplerOptions& opti
     VECRL_CHECK(uniforms.dim() == 1 && uniforms.size(0) == logits.size(0), "sample_tokens: uniforms must be [",
                 logits.size(0), "], got ", uniforms.sizes());
     truncate(weights, options);
-    auto cdf = weights.cumsum(-1);  // [N, V], non-decreasing, the top token keeps it positive
-    auto target = uniforms.to(cdf.options()).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);  // [N, 1]
-    token = torch::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(-1) - 1);
+    if (weights.is_cpu()) {
+      token = inverse_cdf_on_cpu(weights, uniforms);
+    } else {
+      auto cdf = weights.cumsum(-1);  // [N, V], non-decreasing, the top token keeps it positive
+      auto target = uniforms.to(cdf.options()).unsqueeze(-1) * cdf.narrow(-1, cdf.size(-1) - 1, 1);  // [N, 1]
+      token = torch::searchsorted(cdf, target, /*out_int32=*/false, /*right=*/true).clamp_max_(cdf.size(-1) - 1);
+    }
     // A parallel scan need not be exactly monotone; never let rounding pick a dropped token.
     token = torch::where(weights.gather(-1, token) > 0, token, top_token);
   }

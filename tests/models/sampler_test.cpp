@@ -117,3 +117,30 @@ TEST(Sampler, BadOptionsAreErrors) {
   o = {};
   EXPECT_THROW(models::sample_tokens(logits, o, torch::tensor({0.5f, 0.5f})), core::Error);  // two uniforms, one row
 }
+
+TEST(Sampler, TheCpuDrawEqualsCumsumAndSearchsortedBitForBit) {
+  // The CPU scan must pick what the device path (a float32 cumsum, then searchsorted) picks, for every
+  // uniform: over 32k tokens and with tokens zeroed by top-k, where rounding could move a boundary.
+  torch::manual_seed(11);
+  for (const int64_t vocab : {5, 512, 32000})
+    for (const int64_t top_k : {int64_t{0}, vocab / 3 + 1}) {
+      const int64_t rows = 37;
+      auto logits = torch::randn({rows, vocab}) * 4;
+      std::vector<uint64_t> seeds;
+      for (int64_t i = 0; i < rows; ++i) seeds.push_back(static_cast<uint64_t>(i + 1));
+      auto u = models::counter_uniforms(seeds, 0, 1).squeeze(1);
+      u[0] = 0.0f;
+      u[1] = 1.0f - 0x1p-24f;
+      models::SamplerOptions o;
+      o.top_k = top_k;
+      const auto got = models::sample_tokens(logits, o, u).tokens;
+      auto weights = (logits - std::get<0>(logits.max(-1, true))).exp();
+      if (top_k > 0) weights.masked_fill_(weights < std::get<0>(weights.topk(top_k, -1)).narrow(-1, top_k - 1, 1), 0.0);
+      auto cdf = weights.cumsum(-1);
+      auto want = torch::searchsorted(cdf, u.unsqueeze(-1) * cdf.narrow(-1, vocab - 1, 1), false, true)
+                      .clamp_max_(vocab - 1)
+                      .squeeze(-1);
+      EXPECT_TRUE(torch::equal(got, want)) << "vocab " << vocab << ", top_k " << top_k << ": "
+                                           << (got != want).sum().item<int64_t>() << " rows differ";
+    }
+}
