@@ -94,10 +94,10 @@ template <int64_t D>
   }
 }
 
-// Built twice where the compiler supports it: for x86-64-v3 (AVX2 + FMA, chosen at load time on
-// CPUs that have it) and for the baseline; the kernels above are inlined into each.
+// Built for x86-64-v4 (AVX-512), x86-64-v3 (AVX2 + FMA) and the baseline, the CPU choosing at load
+// time; the kernels above are inlined into each.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("arch=x86-64-v3", "default")))
+__attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #endif
 void attend_range(const Operands& o, const Shape& shape, int64_t begin, int64_t end, float* scores) {
   switch (shape.dim) {

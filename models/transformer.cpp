@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "models/decode_attention.h"
 #include "models/lora.h"
+#include "models/small_batch_linear.h"
 
 namespace vecrl::models {
 
@@ -38,9 +39,14 @@ at::Tensor WeightCasts::get(const at::Tensor& weight, at::ScalarType dtype) {
 
 namespace {
 // Set while an activation-checkpointed layer runs its forward without gradients: its backward pass
-// recomputes the layer with gradients (unfused), and both passes must round alike.
+// recomputes the layer with gradients (unfused, ATen's linear), and both passes must round alike.
 thread_local bool unfused_here = false;
 }  // namespace
+
+at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  return !unfused_here && small_batch_linear_applies(x, weight) ? small_batch_linear(x, weight, bias)
+                                                                : torch::nn::functional::linear(x, weight, bias);
+}
 
 FusedProjection::FusedProjection(std::vector<torch::nn::Linear> parts) : parts_(std::move(parts)) { fuse(); }
 
@@ -48,14 +54,14 @@ at::Tensor FusedProjection::forward(const at::Tensor& x) {
   if (torch::GradMode::is_enabled() || unfused_here) return {};
   std::lock_guard<std::mutex> lock(mutex_);
   if (!aliased()) return {};
-  if (x.scalar_type() == buffer_.scalar_type()) return torch::nn::functional::linear(x, buffer_);
+  if (x.scalar_type() == buffer_.scalar_type()) return dense(x, buffer_);
   std::vector<int64_t> versions;
   for (const auto& part : parts_) versions.push_back(part->weight._version());
   if (!cast_.defined() || cast_.scalar_type() != x.scalar_type() || versions != cast_versions_) {
     cast_ = buffer_.to(x.scalar_type());
     cast_versions_ = std::move(versions);
   }
-  return torch::nn::functional::linear(x, cast_);
+  return dense(x, cast_);
 }
 
 bool FusedProjection::aliased() const {
@@ -163,7 +169,7 @@ at::Tensor project(const torch::nn::Linear& layer, const at::Tensor& x, WeightCa
   const auto dtype = x.scalar_type();
   auto cast = [&](const at::Tensor& w) { return casts != nullptr ? casts->get(w, dtype) : w.to(dtype); };
   const auto& b = layer->bias;
-  auto out = torch::nn::functional::linear(x, cast(layer->weight), b.defined() ? cast(b) : at::Tensor());
+  auto out = dense(x, cast(layer->weight), b.defined() ? cast(b) : at::Tensor());
   if (lora != nullptr) add_lora_update(*lora, layer.get(), x, out, casts, training);
   return out;
 }
@@ -436,7 +442,11 @@ at::Tensor CausalLMImpl::output_weight() const {
   return casts_->get(lm_head ? lm_head->weight : model->embed_tokens->weight, compute_dtype());
 }
 
-at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return torch::matmul(hidden, output_weight().t()); }
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) {
+  const auto weight = output_weight();  // [V, D]
+  return small_batch_linear_applies(hidden, weight) ? small_batch_linear(hidden, weight)
+                                                    : torch::matmul(hidden, weight.t());
+}
 
 at::ScalarType CausalLMImpl::compute_dtype() const {
   return compute_dtype_ ? *compute_dtype_ : model->embed_tokens->weight.scalar_type();

@@ -211,6 +211,10 @@ TORCH_MODULE(CausalLM);
 // RoPE inverse frequencies [head_dim / 2], with the config's scaling (llama3) applied.
 at::Tensor rope_inverse_frequencies(const ModelConfig& config);
 
+// x [.., K]·weight [N, K]ᵀ + bias: the small-batch CPU kernel where it applies (a decode step), else
+// ATen's linear.
+at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {});
+
 // Attention of q [B, H, T, d] over k, v [B, H, S, d] with the additive mask [B, 1, T, S]:
 // [B, H, T, d]. `fused` picks ATen's scaled_dot_product_attention over the written-out math.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& bias, bool fused);

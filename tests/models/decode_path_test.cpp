@@ -1,5 +1,5 @@
 // The decode path's shortcuts: fused projections, the rotary table, grouped-query decode attention,
-// the CPU decode-attention kernel, a decode loop's precomputed mask and the small-model thread
+// the CPU decode-attention and small-batch matmul kernels, a decode loop's precomputed mask and the small-model thread
 // count. Each must give what the plain path gives.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -7,6 +7,7 @@
 #include "models/decode_attention.h"
 #include "models/generation.h"
 #include "models/model_presets.h"
+#include "models/small_batch_linear.h"
 #include "models/policy_runner.h"
 #include "models/transformer.h"
 #include "tests/test_paths.h"
@@ -107,6 +108,33 @@ TEST(DecodePath, TheCpuDecodeAttentionKernelEqualsTheWrittenOutSoftmax) {
   auto cache = torch::randn({1, 1, 4, 8});
   EXPECT_THROW(models::decode_attention(q, cache, cache, 5, torch::zeros({1, 1, 1, 5})), std::exception);  // > capacity
   EXPECT_THROW(models::decode_attention(q, cache, cache, 4, torch::zeros({1, 1, 1, 3})), std::exception);  // short mask
+}
+
+TEST(DecodePath, TheSmallBatchMatmulEqualsLinearForEveryTileRemainder) {
+  torch::manual_seed(5);
+  torch::NoGradGuard no_grad;
+  // Rows and weight rows that leave every remainder of the 4 x 4 tiles; K = 172 leaves one of the
+  // eight-wide steps; a 3-D input and a bias as the projections pass them.
+  for (const int64_t rows : {1, 3, 4, 7, 32, 64})
+    for (const int64_t depth : {128, 172, 512})
+      for (const int64_t outputs : {1, 3, 5, 64, 130}) {
+        auto x = torch::randn({rows, depth}), w = torch::randn({outputs, depth}), b = torch::randn({outputs});
+        ASSERT_TRUE(models::small_batch_linear_applies(x, w));
+        const auto got = models::small_batch_linear(x, w, b), want = torch::nn::functional::linear(x, w, b);
+        EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-4))
+            << rows << " x " << depth << " x " << outputs << ": " << (got - want).abs().max();
+      }
+  auto x = torch::randn({2, 16, 256}), w = torch::randn({40, 256});
+  EXPECT_TRUE(torch::allclose(models::small_batch_linear(x, w), torch::matmul(x, w.t()), 1e-5, 1e-4));
+  // Where it does not apply, the model's projections take ATen's linear.
+  EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({65, 256}), w));  // too many rows
+  EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({4, 64}), torch::randn({8, 64})));  // short K
+  EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({4, 256}, torch::kDouble), w.to(torch::kDouble)));
+  {
+    torch::AutoGradMode with_grad(true);
+    EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({4, 256}), w));
+  }
+  EXPECT_THROW(models::small_batch_linear(torch::randn({65, 256}), w), std::exception);
 }
 
 TEST(DecodePath, TheLlama42mPresetHasLlama2cShape) {
