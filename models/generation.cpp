@@ -155,7 +155,7 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
   // Prefill each prompt once, then share its cache across the group.
   KvCache prefill = KvCache::allocate(model->config(), P, Lp + T, torch::TensorOptions().dtype(dtype).device(device));
   auto hidden = model->hidden({prompt_ids, positions_from_mask(prompt_mask), prompt_mask}, &prefill);
-  auto next_logits = model->logits(hidden.select(1, Lp - 1)).repeat_interleave(G, 0);  // [N, V]
+  auto next_logits = model->step_logits(hidden.select(1, Lp - 1)).repeat_interleave(G, 0);  // [N, V]
   KvCache cache = G == 1 ? std::move(prefill) : prefill.repeat_rows(G);
 
   auto key_valid = torch::ones({N, Lp + T}, torch::TensorOptions().dtype(torch::kBool).device(device));
@@ -223,7 +223,7 @@ Generation generate(CausalLM& model, const std::vector<std::vector<int64_t>>& pr
     auto hidden_step = model->hidden(
         {input, next_position.unsqueeze(1), key_valid.narrow(1, 0, Lp + t + 1), decode_bias.narrow(3, 0, Lp + t + 1)},
         &cache);
-    next_logits = model->logits(hidden_step.select(1, 0));
+    next_logits = model->step_logits(hidden_step.select(1, 0));
     next_position = next_position + 1;
   }
   inference.reset();

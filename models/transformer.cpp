@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "models/decode_attention.h"
 #include "models/lora.h"
-#include "models/small_batch_linear.h"
+#include "models/decode_linear.h"
 
 namespace vecrl::models {
 
@@ -44,7 +44,7 @@ thread_local bool unfused_here = false;
 }  // namespace
 
 at::Tensor dense(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  return !unfused_here && small_batch_linear_applies(x, weight) ? small_batch_linear(x, weight, bias)
+  return !unfused_here && decode_linear_applies(x, weight) ? decode_linear(x, weight, bias)
                                                                 : torch::nn::functional::linear(x, weight, bias);
 }
 
@@ -442,10 +442,12 @@ at::Tensor CausalLMImpl::output_weight() const {
   return casts_->get(lm_head ? lm_head->weight : model->embed_tokens->weight, compute_dtype());
 }
 
-at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) {
+at::Tensor CausalLMImpl::logits(const at::Tensor& hidden) { return torch::matmul(hidden, output_weight().t()); }
+
+at::Tensor CausalLMImpl::step_logits(const at::Tensor& hidden) {
+  VECRL_CHECK(hidden.dim() == 2, "step_logits: expected [N, D] (one position per sequence), got ", hidden.sizes());
   const auto weight = output_weight();  // [V, D]
-  return small_batch_linear_applies(hidden, weight) ? small_batch_linear(hidden, weight)
-                                                    : torch::matmul(hidden, weight.t());
+  return decode_linear_applies(hidden, weight) ? decode_linear(hidden, weight) : logits(hidden);
 }
 
 at::ScalarType CausalLMImpl::compute_dtype() const {

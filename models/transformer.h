@@ -170,6 +170,9 @@ class CausalLMImpl : public torch::nn::Module {
   at::Tensor hidden(const ForwardInput& input, KvCache* cache = nullptr);
   // LM head: [..., D] -> [..., V].
   at::Tensor logits(const at::Tensor& hidden);
+  // The LM head of a generation step, hidden [N, D] one position per sequence -> [N, V]: on the CPU
+  // the decode kernel (models/decode_linear.h), whose rows do not depend on each other.
+  at::Tensor step_logits(const at::Tensor& hidden);
   // The LM head's weight [V, D] (the input embedding when tied) in the compute dtype:
   // logits = hidden · weightᵀ.
   at::Tensor output_weight() const;

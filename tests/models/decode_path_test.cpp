@@ -7,7 +7,7 @@
 #include "models/decode_attention.h"
 #include "models/generation.h"
 #include "models/model_presets.h"
-#include "models/small_batch_linear.h"
+#include "models/decode_linear.h"
 #include "models/policy_runner.h"
 #include "models/transformer.h"
 #include "tests/test_paths.h"
@@ -110,7 +110,7 @@ TEST(DecodePath, TheCpuDecodeAttentionKernelEqualsTheWrittenOutSoftmax) {
   EXPECT_THROW(models::decode_attention(q, cache, cache, 4, torch::zeros({1, 1, 1, 3})), std::exception);  // short mask
 }
 
-TEST(DecodePath, TheSmallBatchMatmulEqualsLinearForEveryTileRemainder) {
+TEST(DecodePath, TheDecodeMatmulEqualsLinearForEveryTileRemainder) {
   torch::manual_seed(5);
   torch::NoGradGuard no_grad;
   // Rows and weight rows that leave every remainder of the 4 x 4 tiles; K = 172 leaves one of the
@@ -119,22 +119,25 @@ TEST(DecodePath, TheSmallBatchMatmulEqualsLinearForEveryTileRemainder) {
     for (const int64_t depth : {128, 172, 512})
       for (const int64_t outputs : {1, 3, 5, 64, 130}) {
         auto x = torch::randn({rows, depth}), w = torch::randn({outputs, depth}), b = torch::randn({outputs});
-        ASSERT_TRUE(models::small_batch_linear_applies(x, w));
-        const auto got = models::small_batch_linear(x, w, b), want = torch::nn::functional::linear(x, w, b);
+        ASSERT_TRUE(models::decode_linear_applies(x, w));
+        const auto got = models::decode_linear(x, w, b), want = torch::nn::functional::linear(x, w, b);
         EXPECT_TRUE(torch::allclose(got, want, 1e-5, 1e-4))
             << rows << " x " << depth << " x " << outputs << ": " << (got - want).abs().max();
       }
-  auto x = torch::randn({2, 16, 256}), w = torch::randn({40, 256});
-  EXPECT_TRUE(torch::allclose(models::small_batch_linear(x, w), torch::matmul(x, w.t()), 1e-5, 1e-4));
+  auto x = torch::randn({300, 1, 256}), w = torch::randn({40, 256});  // a decode step's [N, 1, K]
+  const auto all = models::decode_linear(x, w);
+  EXPECT_TRUE(torch::allclose(all, torch::matmul(x, w.t()), 1e-5, 1e-4));
+  // A row's result does not depend on the rows beside it (as in a step split across ranks).
+  EXPECT_TRUE(torch::equal(models::decode_linear(x.narrow(0, 7, 13), w), all.narrow(0, 7, 13)));
   // Where it does not apply, the model's projections take ATen's linear.
-  EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({65, 256}), w));  // too many rows
-  EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({4, 64}), torch::randn({8, 64})));  // short K
-  EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({4, 256}, torch::kDouble), w.to(torch::kDouble)));
+  EXPECT_FALSE(models::decode_linear_applies(torch::randn({2, 16, 256}), w));  // a prefill: 16 positions per row
+  EXPECT_FALSE(models::decode_linear_applies(torch::randn({4, 64}), torch::randn({8, 64})));  // short K
+  EXPECT_FALSE(models::decode_linear_applies(torch::randn({4, 256}, torch::kDouble), w.to(torch::kDouble)));
   {
     torch::AutoGradMode with_grad(true);
-    EXPECT_FALSE(models::small_batch_linear_applies(torch::randn({4, 256}), w));
+    EXPECT_FALSE(models::decode_linear_applies(torch::randn({4, 256}), w));
   }
-  EXPECT_THROW(models::small_batch_linear(torch::randn({65, 256}), w), std::exception);
+  EXPECT_THROW(models::decode_linear(torch::randn({2, 16, 256}), w), std::exception);
 }
 
 TEST(DecodePath, TheLlama42mPresetHasLlama2cShape) {

@@ -1,4 +1,4 @@
-#include "models/small_batch_linear.h"
+#include "models/decode_linear.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>
@@ -80,16 +80,17 @@ void weight_rows(const Operands& o, int64_t begin, int64_t end) {
 
 }  // namespace
 
-bool small_batch_linear_applies(const at::Tensor& x, const at::Tensor& weight) {
-  return x.is_cpu() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && weight.is_cpu() &&
-         weight.dim() == 2 && x.dim() >= 1 && x.size(-1) == weight.size(1) && !at::GradMode::is_enabled() &&
-         x.size(-1) >= kSmallBatchMinDepth && x.numel() <= kSmallBatchRows * x.size(-1);
+bool decode_linear_applies(const at::Tensor& x, const at::Tensor& weight) {
+  const bool one_position_per_row = x.dim() == 2 || (x.dim() == 3 && x.size(1) == 1);
+  return one_position_per_row && x.is_cpu() && weight.is_cpu() && x.scalar_type() == at::kFloat &&
+         weight.scalar_type() == at::kFloat && weight.dim() == 2 && x.size(-1) == weight.size(1) &&
+         x.size(-1) >= kDecodeLinearMinDepth && !at::GradMode::is_enabled();
 }
 
-at::Tensor small_batch_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
-  VECRL_CHECK(small_batch_linear_applies(x, weight), "small_batch_linear: x ", x.sizes(), " ", x.scalar_type(),
+at::Tensor decode_linear(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias) {
+  VECRL_CHECK(decode_linear_applies(x, weight), "decode_linear: x ", x.sizes(), " ", x.scalar_type(),
               " against weight ", weight.sizes(), " ", weight.scalar_type(),
-              ": float32 CPU tensors, at most ", kSmallBatchRows, " rows, K >= ", kSmallBatchMinDepth, ", gradients off");
+              ": one position per row, float32 CPU tensors, K >= ", kDecodeLinearMinDepth, ", gradients off");
   const auto input = x.contiguous();
   const auto w = weight.contiguous();
   const int64_t K = w.size(1), N = w.size(0), M = K > 0 ? input.numel() / K : 0;
