@@ -34,7 +34,9 @@ struct Operands {
 
 // y[m .. m+MR, n .. n+NR] = x[m .. m+MR] · w[n .. n+NR]ᵀ: MR·NR dot products of length K, each kept
 // as eight partial sums in a register, so a step of eight k loads MR + NR vectors for MR·NR FMAs.
-template <int MR, int NR>
+// With `prefetch`, the next NR weight rows are fetched meanwhile: the first tile of a column block
+// reads its weight rows from memory, and without it waited on them (a quarter of a llama-42m step).
+template <int MR, int NR, bool prefetch = false>
 [[gnu::always_inline]] inline void tile(const Operands& o, int64_t m, int64_t n) {
   Lanes acc[MR][NR];
   for (int i = 0; i < MR; ++i)
@@ -43,6 +45,8 @@ template <int MR, int NR>
   for (int64_t k = 0; k < full; k += kLanes) {
     Lanes w[NR];
     for (int j = 0; j < NR; ++j) w[j] = load(o.w + (n + j) * K + k);
+    if (prefetch)
+      for (int j = 0; j < NR; ++j) __builtin_prefetch(o.w + (n + NR + j) * K + k);
     for (int i = 0; i < MR; ++i) {
       const Lanes x = load(o.x + (m + i) * K + k);
       for (int j = 0; j < NR; ++j) acc[i][j] += x * w[j];
@@ -62,6 +66,10 @@ constexpr int kTileRows = 4, kTileCols = 4;
 template <int NR>
 [[gnu::always_inline]] inline void column_block(const Operands& o, int64_t n) {
   int64_t m = 0;
+  if (kTileRows <= o.M && n + 2 * NR <= o.N) {
+    tile<kTileRows, NR, true>(o, m, n);
+    m += kTileRows;
+  }
   for (; m + kTileRows <= o.M; m += kTileRows) tile<kTileRows, NR>(o, m, n);
   for (; m < o.M; ++m) tile<1, NR>(o, m, n);
 }
