@@ -171,6 +171,12 @@ int bench_lora_against_full(const BenchArgs& args, BenchSetup& s, const models::
   return 0;
 }
 
+const char* baseline_name(const std::string& vs) {
+  if (vs == "unfused") return "unfused LM head (plain autograd)";
+  if (vs == "aten-adamw") return "LibTorch's AdamW (op by op)";
+  return "glibc's default allocator (mmap per large block)";
+}
+
 }  // namespace
 
 int run_bench_generate(const BenchArgs& args) {
@@ -213,8 +219,8 @@ int run_bench_generate(const BenchArgs& args) {
 }
 
 int run_bench_train(const BenchArgs& args) {
-  VECRL_CHECK(args.vs.empty() || args.vs == "unfused" || args.vs == "system-allocator",
-              "bench train --vs: expected unfused or system-allocator, got '", args.vs, "'");
+  VECRL_CHECK(args.vs.empty() || args.vs == "unfused" || args.vs == "system-allocator" || args.vs == "aten-adamw",
+              "bench train --vs: expected unfused, system-allocator or aten-adamw, got '", args.vs, "'");
   auto s = set_up(args);
   models::TrainBenchOptions o;
   o.batch = args.batch;
@@ -228,6 +234,9 @@ int run_bench_train(const BenchArgs& args) {
     const double flops = r.flops_per_step / r.seconds_per_step;
     return nlohmann::json{{"tokens_per_step", r.tokens_per_step},
                           {"seconds_per_step", r.seconds_per_step},
+                          {"seconds_forward", r.seconds_forward},
+                          {"seconds_backward", r.seconds_backward},
+                          {"seconds_optimizer", r.seconds_optimizer},
                           {"tokens_per_s", r.tokens_per_s},
                           {"model_gflops", flops / 1e9},
                           {"fraction_of_matmul_rate", flops / s.limits.matmul_flops_per_s},
@@ -247,6 +256,11 @@ int run_bench_train(const BenchArgs& args) {
     naive.chunk_tokens = 0;  // the whole [B, T, V] logits at once, kept by autograd for the backward pass
     baseline = describe(models::bench_train(s.model, naive));
   }
+  if (args.vs == "aten-adamw") {
+    auto aten = o;
+    aten.aten_optimizer = true;
+    baseline = describe(models::bench_train(s.model, aten));
+  }
   if (!args.vs.empty()) {
     result["baseline"] = baseline;
     result["speedup_vs_baseline"] = result["tokens_per_s"].get<double>() / result["baseline"]["tokens_per_s"].get<double>();
@@ -256,10 +270,12 @@ int run_bench_train(const BenchArgs& args) {
             << "tokens/s " << result["tokens_per_s"].get<double>() << ", " << result["model_gflops"].get<double>()
             << " model GFLOP/s (6 x parameters x tokens, LM head on response tokens), " << std::setprecision(3)
             << result["fraction_of_matmul_rate"].get<double>() << " of the matmul rate; peak memory "
-            << std::setprecision(2) << result["peak_rss_gb"].get<double>() << " GB\n";
+            << std::setprecision(2) << result["peak_rss_gb"].get<double>() << " GB\n"
+            << std::setprecision(3) << "per step: forward " << result["seconds_forward"].get<double>() << " s, backward "
+            << result["seconds_backward"].get<double>() << " s, optimizer " << result["seconds_optimizer"].get<double>()
+            << " s, of " << result["seconds_per_step"].get<double>() << " s\n";
   if (!args.vs.empty())
-    std::cout << std::setprecision(1)
-              << (args.vs == "unfused" ? "unfused LM head (plain autograd)" : "glibc's default allocator (mmap per large block)")
+    std::cout << std::setprecision(1) << baseline_name(args.vs)
               << ": tokens/s " << result["baseline"]["tokens_per_s"].get<double>()
               << ", peak memory " << std::setprecision(2) << result["baseline"]["peak_rss_gb"].get<double>()
               << " GB; ours is " << result["speedup_vs_baseline"].get<double>() << "x\n";

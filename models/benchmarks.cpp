@@ -8,9 +8,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <chrono>
+#include <memory>
 
 #include "core/error.h"
 #include "core/hardware_limits.h"
+#include "models/fused_adamw.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
 
@@ -114,21 +116,36 @@ TrainBenchResult bench_train(CausalLM& model, const TrainBenchOptions& o) {
   auto advantages = torch::randn({o.batch, 1}, generator, torch::kFloat).to(device);
   model->train();
   model->set_activation_checkpointing(o.activation_checkpointing);
-  torch::optim::AdamW optimizer(trainable_parameters(model), torch::optim::AdamWOptions(1e-6));  // LoRA: the adapters
+  // LoRA: the adapters. The baseline optimizer is LibTorch's, op by op.
+  std::unique_ptr<torch::optim::AdamW> optimizer =
+      o.aten_optimizer ? std::make_unique<torch::optim::AdamW>(trainable_parameters(model), torch::optim::AdamWOptions(1e-6))
+                       : std::make_unique<FusedAdamW>(trainable_parameters(model), torch::optim::AdamWOptions(1e-6));
+  TrainBenchResult r;
+  auto timed = [&](double& seconds, const auto& phase) {
+    const auto start = std::chrono::steady_clock::now();
+    phase();
+    core::synchronize_device(prompt_ids.device());
+    seconds += seconds_since(start);
+  };
   auto step = [&] {
-    optimizer.zero_grad();
-    auto scores = score_responses(model, prompt_ids, prompt_mask, response_ids, 1.0, /*with_entropy=*/false, o.chunk_tokens);
-    auto loss = -(scores.logprobs * advantages).mean();
-    loss.backward();
-    optimizer.step();
+    optimizer->zero_grad();
+    at::Tensor loss;
+    timed(r.seconds_forward, [&] {
+      auto scores = score_responses(model, prompt_ids, prompt_mask, response_ids, 1.0, /*with_entropy=*/false, o.chunk_tokens);
+      loss = -(scores.logprobs * advantages).mean();
+    });
+    timed(r.seconds_backward, [&] { loss.backward(); });
+    timed(r.seconds_optimizer, [&] { optimizer->step(); });
   };
   step();  // warm-up: allocations, optimizer state
+  r = TrainBenchResult{};
   core::synchronize_device(prompt_ids.device());
   const auto start = std::chrono::steady_clock::now();
   for (int64_t s = 0; s < o.steps; ++s) step();
   core::synchronize_device(prompt_ids.device());
-  TrainBenchResult r;
-  r.seconds_per_step = seconds_since(start) / static_cast<double>(o.steps);
+  const auto steps = static_cast<double>(o.steps);
+  for (double* phase : {&r.seconds_forward, &r.seconds_backward, &r.seconds_optimizer}) *phase /= steps;
+  r.seconds_per_step = seconds_since(start) / steps;
   r.tokens_per_step = o.batch * (o.prompt_tokens + o.response_tokens);
   r.tokens_per_s = static_cast<double>(r.tokens_per_step) / r.seconds_per_step;
   const auto cost = model_cost(model);

@@ -47,12 +47,16 @@ struct TrainBenchOptions {
   int64_t steps = 3;                 // timed steps, after one warm-up step
   int64_t chunk_tokens = 1024;       // LM-head chunk of the fused log-prob recomputation; <= 0: plain autograd
   bool activation_checkpointing = false;
+  bool aten_optimizer = false;       // LibTorch's AdamW (nine ops per parameter) instead of FusedAdamW
   uint64_t seed = 0;
 };
 
 struct TrainBenchResult {
   int64_t tokens_per_step = 0;      // prompt + response positions
   double seconds_per_step = 0;
+  double seconds_forward = 0;       // of which: log-probs and loss
+  double seconds_backward = 0;
+  double seconds_optimizer = 0;
   double tokens_per_s = 0;
   double flops_per_step = 0;        // 6 x (body parameters x all positions + LM head x response positions)
 };

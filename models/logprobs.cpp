@@ -12,9 +12,17 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// Moves a saved tensor out of the context, so that the backward pass may overwrite it.
+at::Tensor take_saved(AutogradContext* ctx, const std::string& key) {
+  auto tensor = ctx->saved_data.at(key).toTensor();
+  ctx->saved_data.erase(key);
+  return tensor;
+}
+
 // log softmax(h·Wᵀ/τ) of one chunk [len, V], in fp32, the logits freed as soon as it exists.
 at::Tensor chunk_logprobs(const at::Tensor& h, const at::Tensor& weight, double temperature) {
-  auto logits = torch::matmul(h, weight.t()).to(torch::kFloat).div_(temperature);
+  auto logits = torch::matmul(h, weight.t()).to(torch::kFloat);
+  if (temperature != 1.0) logits.div_(temperature);  // a pass over [len, V] that τ = 1 does not need
   return torch::log_softmax(logits, -1);
 }
 
@@ -55,15 +63,15 @@ struct FusedTokenLogprobs : public torch::autograd::Function<FusedTokenLogprobs>
     const auto& grad_logp = grads[0];
     const bool entropy_grad = with_entropy && grads[1].defined();
     auto grad_hidden = torch::zeros_like(hidden);
-    auto grad_weight = torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat));
+    at::Tensor grad_weight;  // [V, D] float32: the first chunk's product, then a sum
     const int64_t M = hidden.size(0);
     for (int64_t r0 = 0; r0 < M; r0 += chunk) {
       const int64_t len = std::min(chunk, M - r0);
       auto h = hidden.narrow(0, r0, len);
-      // Two [len, V] buffers at a time, updated in place.
-      auto logp = ctx->saved_data.count("logp") ? ctx->saved_data["logp"].toTensor().clone()
-                                                : chunk_logprobs(h, weight, temperature);
-      auto grad_z = logp.exp();  // p, then the gradient
+      // Two [len, V] buffers at a time, updated in place. The forward's log-probs are taken, not
+      // copied: a second backward through this graph finds none and recomputes them.
+      auto logp = ctx->saved_data.count("logp") ? take_saved(ctx, "logp") : chunk_logprobs(h, weight, temperature);
+      auto grad_z = entropy_grad ? logp.exp() : logp.exp_();  // p, then the gradient
       if (entropy_grad) {
         auto entropy = -(grad_z * logp).sum(-1, /*keepdim=*/true);
         logp.add_(entropy).mul_(grad_z).mul_(-grads[1].narrow(0, r0, len).unsqueeze(-1));  // dH/dz · gH
@@ -76,10 +84,14 @@ struct FusedTokenLogprobs : public torch::autograd::Function<FusedTokenLogprobs>
       }
       if (entropy_grad) grad_z.add_(logp);
       logp = at::Tensor();
-      grad_z = grad_z.div_(temperature).to(weight.scalar_type());
+      if (temperature != 1.0) grad_z.div_(temperature);
+      grad_z = grad_z.to(weight.scalar_type());
       grad_hidden.narrow(0, r0, len).copy_(torch::matmul(grad_z, weight));
-      grad_weight.add_(torch::matmul(grad_z.t(), h).to(torch::kFloat));
+      auto chunk_grad_weight = torch::matmul(grad_z.t(), h).to(torch::kFloat);
+      // 0 + x is x: the first chunk's product is the sum so far, without a zeroed [V, D] to add it to.
+      grad_weight = grad_weight.defined() ? grad_weight.add_(chunk_grad_weight) : chunk_grad_weight;
     }
+    if (!grad_weight.defined()) grad_weight = torch::zeros(weight.sizes(), weight.options().dtype(torch::kFloat));
     return {grad_hidden, grad_weight.to(weight.scalar_type()), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };

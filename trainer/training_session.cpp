@@ -11,6 +11,7 @@
 
 #include "core/runtime.h"
 #include "core/tensorboard.h"
+#include "models/fused_adamw.h"
 #include "models/hf_checkpoint.h"
 #include "models/hf_export.h"
 #include "models/lora.h"
@@ -39,10 +40,11 @@ TrainingSession::TrainingSession(SessionOptions options)
   policy->train();
   // Read once: the weights this run holds in memory are the ones loaded now.
   if (policy->lora()) lora_base_fingerprint_ = models::weights_fingerprint(o.model.path);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(parameters(), torch::optim::AdamWOptions(o.optim.lr)
-                                                                              .betas({o.optim.beta1, o.optim.beta2})
-                                                                              .eps(o.optim.eps)
-                                                                              .weight_decay(o.optim.weight_decay));
+  // LibTorch's AdamW in one pass per parameter; its state and checkpoints are AdamW's.
+  optimizer_ = std::make_unique<models::FusedAdamW>(parameters(), torch::optim::AdamWOptions(o.optim.lr)
+                                                                      .betas({o.optim.beta1, o.optim.beta2})
+                                                                      .eps(o.optim.eps)
+                                                                      .weight_decay(o.optim.weight_decay));
 }
 
 TrainingSession::~TrainingSession() = default;
