@@ -171,10 +171,32 @@ int bench_lora_against_full(const BenchArgs& args, BenchSetup& s, const models::
   return 0;
 }
 
-const char* baseline_name(const std::string& vs) {
-  if (vs == "unfused") return "unfused LM head (plain autograd)";
-  if (vs == "aten-adamw") return "LibTorch's AdamW (op by op)";
-  return "glibc's default allocator (mmap per large block)";
+// The baselines `bench train --vs NAME` measures in the same run: how they are printed, how their
+// options differ from ours, and whether they run on glibc's allocator — first, so that no memory
+// ours retained serves them (their large blocks are unmapped when freed).
+struct TrainBaseline {
+  const char* name;
+  const char* label;
+  void (*adjust)(models::TrainBenchOptions&);
+  bool system_allocator = false;
+};
+const TrainBaseline kTrainBaselines[] = {
+    // The whole [B, T, V] logits at once, kept by autograd for the backward pass.
+    {"unfused", "unfused LM head (plain autograd)", [](models::TrainBenchOptions& o) { o.chunk_tokens = 0; }},
+    {"system-allocator", "glibc's default allocator (mmap per large block)", [](models::TrainBenchOptions&) {}, true},
+    {"aten-adamw", "LibTorch's AdamW (op by op)", [](models::TrainBenchOptions& o) { o.aten_optimizer = true; }},
+};
+
+// The baseline named by --vs; nullptr when none is asked for.
+const TrainBaseline* train_baseline(const std::string& vs) {
+  if (vs.empty()) return nullptr;
+  std::string names;
+  for (const auto& b : kTrainBaselines) {
+    if (vs == b.name) return &b;
+    names += names.empty() ? "" : (&b == std::end(kTrainBaselines) - 1 ? " or " : ", ");
+    names += b.name;
+  }
+  throw core::Error(core::str_cat("bench train --vs: expected ", names, ", got '", vs, "'"));
 }
 
 }  // namespace
@@ -219,8 +241,7 @@ int run_bench_generate(const BenchArgs& args) {
 }
 
 int run_bench_train(const BenchArgs& args) {
-  VECRL_CHECK(args.vs.empty() || args.vs == "unfused" || args.vs == "system-allocator" || args.vs == "aten-adamw",
-              "bench train --vs: expected unfused, system-allocator or aten-adamw, got '", args.vs, "'");
+  const auto* vs = train_baseline(args.vs);
   auto s = set_up(args);
   models::TrainBenchOptions o;
   o.batch = args.batch;
@@ -242,26 +263,20 @@ int run_bench_train(const BenchArgs& args) {
                           {"fraction_of_matmul_rate", flops / s.limits.matmul_flops_per_s},
                           {"peak_rss_gb", peak_rss_gb()}};  // of the process so far: unfused runs second, system-allocator first
   };
-  nlohmann::json baseline;
   if (args.lora > 0) return bench_lora_against_full(args, s, o, describe);
-  if (args.vs == "system-allocator") {
-    // First, so that no memory our allocator retained serves it; its large blocks are unmapped when freed.
-    core::configure_host_allocator(core::HostAllocator::kSystem);
-    baseline = describe(models::bench_train(s.model, o));
+  auto run_baseline = [&] {
+    auto options = o;
+    vs->adjust(options);
+    if (vs->system_allocator) core::configure_host_allocator(core::HostAllocator::kSystem);
+    auto baseline = describe(models::bench_train(s.model, options));
     core::configure_host_allocator(core::HostAllocator::kRetained);
-  }
+    return baseline;
+  };
+  nlohmann::json baseline;
+  if (vs != nullptr && vs->system_allocator) baseline = run_baseline();
   auto result = describe(models::bench_train(s.model, o));
-  if (args.vs == "unfused") {
-    auto naive = o;
-    naive.chunk_tokens = 0;  // the whole [B, T, V] logits at once, kept by autograd for the backward pass
-    baseline = describe(models::bench_train(s.model, naive));
-  }
-  if (args.vs == "aten-adamw") {
-    auto aten = o;
-    aten.aten_optimizer = true;
-    baseline = describe(models::bench_train(s.model, aten));
-  }
-  if (!args.vs.empty()) {
+  if (vs != nullptr && !vs->system_allocator) baseline = run_baseline();
+  if (vs != nullptr) {
     result["baseline"] = baseline;
     result["speedup_vs_baseline"] = result["tokens_per_s"].get<double>() / result["baseline"]["tokens_per_s"].get<double>();
   }
@@ -274,8 +289,8 @@ int run_bench_train(const BenchArgs& args) {
             << std::setprecision(3) << "per step: forward " << result["seconds_forward"].get<double>() << " s, backward "
             << result["seconds_backward"].get<double>() << " s, optimizer " << result["seconds_optimizer"].get<double>()
             << " s, of " << result["seconds_per_step"].get<double>() << " s\n";
-  if (!args.vs.empty())
-    std::cout << std::setprecision(1) << baseline_name(args.vs)
+  if (vs != nullptr)
+    std::cout << std::setprecision(1) << vs->label
               << ": tokens/s " << result["baseline"]["tokens_per_s"].get<double>()
               << ", peak memory " << std::setprecision(2) << result["baseline"]["peak_rss_gb"].get<double>()
               << " GB; ours is " << result["speedup_vs_baseline"].get<double>() << "x\n";

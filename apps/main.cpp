@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
   bench_train_cmd->add_option("--lora", bench.lora,
                               "LoRA adapters of this rank (alpha 2 x rank) against full fine-tuning in the same run: tokens/s and peak memory")
       ->check(CLI::PositiveNumber);
-  bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd) system-allocator (glibc's mmap per large block, run first) or aten-adamw (LibTorch's AdamW, op by op)");
+  bench_train_cmd->add_option("--vs", bench.vs, "baseline in the same run: unfused (the whole [B, T, V] logits under plain autograd), system-allocator (glibc's mmap per large block, run first) or aten-adamw (LibTorch's AdamW, op by op)");
 
   BenchStepArgs bench_step;
   auto* bench_step_cmd = bench_cmd->add_subcommand("step", "A full RL step of a run config with its timing_s/* breakdown");
