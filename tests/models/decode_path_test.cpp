@@ -25,6 +25,7 @@ torch::Tensor all_logprobs(models::CausalLM& model, const torch::Tensor& tokens,
 }
 
 TEST(DecodePath, FusedProjectionsWithoutGradientsEqualThePlainLayersAndKeepTheParameters) {
+  torch::manual_seed(11);  // LibTorch seeds its default generator afresh in each process
   models::PolicyRunner runner(test::stories260k(), false);
   auto& model = runner.policy();
   auto* attention = model->model->layers[0]->as<models::DecoderLayer>()->self_attn.get();
@@ -32,7 +33,10 @@ TEST(DecodePath, FusedProjectionsWithoutGradientsEqualThePlainLayersAndKeepThePa
   auto tokens = torch::randint(3, 512, {1, 40}, torch::TensorOptions().dtype(torch::kLong));
   const auto plain = all_logprobs(model, tokens, /*with_grad=*/true);  // grad on: never fused
   const auto fused = all_logprobs(model, tokens, /*with_grad=*/false);
-  EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << (fused - plain).abs().max();
+  // fp32: one [3D, D] product sums in another order than three [D, D] ones; seen up to 2.7e-5 in
+  // log-probs down to -30 across machines and inputs, against differences of ~4 when a weight is stale.
+  constexpr double kAtol = 1e-4, kRtol = 1e-5;
+  EXPECT_TRUE(torch::allclose(fused, plain, kRtol, kAtol)) << (fused - plain).abs().max();
   // q, k and v now share one buffer; the parameter is the same tensor, still a trainable leaf.
   EXPECT_TRUE(attention->q_proj->weight.is_same(q_before));
   EXPECT_TRUE(attention->q_proj->weight.storage().is_alias_of(attention->v_proj->weight.storage()));
@@ -44,16 +48,16 @@ TEST(DecodePath, FusedProjectionsWithoutGradientsEqualThePlainLayersAndKeepThePa
   }
   const auto plain_after = all_logprobs(model, tokens, true), fused_after = all_logprobs(model, tokens, false);
   EXPECT_FALSE(torch::allclose(plain_after, plain, 1e-4, 1e-4));
-  EXPECT_TRUE(torch::allclose(fused_after, plain_after, 1e-5, 1e-5)) << (fused_after - plain_after).abs().max();
+  EXPECT_TRUE(torch::allclose(fused_after, plain_after, kRtol, kAtol)) << (fused_after - plain_after).abs().max();
   // A weight given storage of its own (as a device move does) is run unfused until fused again.
   {
     torch::NoGradGuard no_grad;
     attention->k_proj->weight.set_(attention->k_proj->weight.clone());
   }
-  EXPECT_TRUE(torch::allclose(all_logprobs(model, tokens, false), plain_after, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(all_logprobs(model, tokens, false), plain_after, kRtol, kAtol));
   model->fuse_projections();
   EXPECT_TRUE(attention->k_proj->weight.storage().is_alias_of(attention->q_proj->weight.storage()));
-  EXPECT_TRUE(torch::allclose(all_logprobs(model, tokens, false), plain_after, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(all_logprobs(model, tokens, false), plain_after, kRtol, kAtol));
   // Gradients still reach each part as its own parameter.
   model->zero_grad();
   all_logprobs(model, tokens, true);
