@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 #include <malloc.h>
+#include <sys/resource.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,7 @@
 #include <thread>
 
 #include "core/error.h"
+#include "core/host_block_cache.h"
 
 namespace vecrl::core {
 
@@ -29,17 +31,25 @@ ThreadsInScope::~ThreadsInScope() {
 
 void configure_host_allocator(HostAllocator allocator) {
   constexpr int kGlibcMmapMax = 65536, kGlibcThreshold = 128 * 1024;  // glibc's documented defaults
-  const bool retained = allocator == HostAllocator::kRetained;
+  const bool retained = allocator != HostAllocator::kSystem;
   const bool ok = mallopt(M_MMAP_MAX, retained ? 0 : kGlibcMmapMax) == 1 &&
                   mallopt(M_TRIM_THRESHOLD, retained ? INT_MAX : kGlibcThreshold) == 1 &&
                   (retained || mallopt(M_MMAP_THRESHOLD, kGlibcThreshold) == 1);
   VECRL_CHECK(ok, "mallopt refused the ", retained ? "retained" : "system", " host allocator settings");
+  enable_host_block_cache(allocator == HostAllocator::kRetained);
+}
+
+long minor_page_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
 }
 
 HostAllocator host_allocator_named(const std::string& name, const std::string& where) {
   if (name == "retained") return HostAllocator::kRetained;
+  if (name == "heap") return HostAllocator::kHeap;
   if (name == "system") return HostAllocator::kSystem;
-  throw Error(str_cat(where, ": expected retained or system, got '", name, "'"));
+  throw Error(str_cat(where, ": expected retained, heap or system, got '", name, "'"));
 }
 
 void log_to_stderr() { spdlog::set_default_logger(spdlog::stderr_color_mt("vecrl")); }

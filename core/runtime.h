@@ -28,12 +28,20 @@ class ThreadsInScope {
 // head's [rows, V] chunks and their gradients, the embedding gradient) is page-faulted and zeroed
 // by the kernel again at every use: a third of a qwen3-50m update's time on the 2-core VM.
 // kRetained serves them from the heap and keeps freed memory for reuse (M_MMAP_MAX 0,
-// M_TRIM_THRESHOLD at its maximum), at the price of the process keeping its peak resident;
-// kSystem sets glibc's default values again (for later allocations; its dynamic threshold stays off).
-enum class HostAllocator { kSystem, kRetained };
+// M_TRIM_THRESHOLD at its maximum), at the price of the process keeping its peak resident, and
+// puts LibTorch's large CPU blocks in a cache by size class (core/host_block_cache.h), so that a
+// step repeating the last one's allocations does not fragment the heap into growing again;
+// kHeap is kRetained without the cache (LibTorch's own CPU allocator on the retained heap);
+// kSystem sets glibc's default values again (for later allocations; its dynamic threshold stays
+// off) and LibTorch's own CPU allocator.
+enum class HostAllocator { kSystem, kHeap, kRetained };
 void configure_host_allocator(HostAllocator allocator);
 
-// "retained" or "system"; anything else is an error naming `where` (an option or variable).
+// Minor page faults of this process so far (getrusage): each is a page the kernel maps and zeroes
+// on first touch, which is what a heap that keeps growing costs (the bench prints them per step).
+long minor_page_faults();
+
+// "retained", "heap" or "system"; anything else is an error naming `where` (an option or variable).
 HostAllocator host_allocator_named(const std::string& name, const std::string& where);
 
 // Sets up the spdlog default logger ("info", "debug", "warn", ...).

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/hardware_limits.h"
+#include "core/runtime.h"
 #include "models/fused_adamw.h"
 #include "models/generation.h"
 #include "models/logprobs.h"
@@ -128,7 +129,7 @@ TrainBenchResult bench_train(CausalLM& model, const TrainBenchOptions& o) {
     seconds += seconds_since(start);
   };
   auto step = [&] {
-    optimizer->zero_grad();
+    clear_gradients(*optimizer);
     at::Tensor loss;
     timed(r.seconds_forward, [&] {
       auto scores = score_responses(model, prompt_ids, prompt_mask, response_ids, 1.0, /*with_entropy=*/false, o.chunk_tokens);
@@ -137,13 +138,15 @@ TrainBenchResult bench_train(CausalLM& model, const TrainBenchOptions& o) {
     timed(r.seconds_backward, [&] { loss.backward(); });
     timed(r.seconds_optimizer, [&] { optimizer->step(); });
   };
-  step();  // warm-up: allocations, optimizer state
+  step();  // warm-up: the heap and the block cache take their size, first calls
   r = TrainBenchResult{};
   core::synchronize_device(prompt_ids.device());
   const auto start = std::chrono::steady_clock::now();
+  const long faults_before = core::minor_page_faults();
   for (int64_t s = 0; s < o.steps; ++s) step();
   core::synchronize_device(prompt_ids.device());
   const auto steps = static_cast<double>(o.steps);
+  r.page_faults_per_step = static_cast<double>(core::minor_page_faults() - faults_before) / steps;
   for (double* phase : {&r.seconds_forward, &r.seconds_backward, &r.seconds_optimizer}) *phase /= steps;
   r.seconds_per_step = seconds_since(start) / steps;
   r.tokens_per_step = o.batch * (o.prompt_tokens + o.response_tokens);

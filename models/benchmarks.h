@@ -57,6 +57,7 @@ struct TrainBenchResult {
   double seconds_forward = 0;       // of which: log-probs and loss
   double seconds_backward = 0;
   double seconds_optimizer = 0;
+  double page_faults_per_step = 0;  // minor faults of the process: new heap pages touched in a step
   double tokens_per_s = 0;
   double flops_per_step = 0;        // 6 x (body parameters x all positions + LM head x response positions)
 };

@@ -84,6 +84,20 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
   });
 }
 
+FusedAdamW::FusedAdamW(std::vector<torch::optim::OptimizerParamGroup> param_groups, AdamWOptions defaults)
+    : AdamW(std::move(param_groups), std::move(defaults)) {
+  for (auto& group : param_groups_)
+    for (auto& p : group.params()) state_of(p, static_cast<const AdamWOptions&>(group.options()));
+}
+
+FusedAdamW::FusedAdamW(std::vector<torch::Tensor> params, AdamWOptions defaults)
+    : FusedAdamW({torch::optim::OptimizerParamGroup(std::move(params))}, std::move(defaults)) {}
+
+void clear_gradients(torch::optim::Optimizer& optimizer) {
+  for (auto& group : optimizer.param_groups())
+    for (auto& p : group.params()) p.mutable_grad().reset();
+}
+
 AdamWParamState& FusedAdamW::state_of(const torch::Tensor& p, const AdamWOptions& options) {
   // Keyed as torch::optim::AdamW keys it, which its save/load rely on.
   const auto key = c10::guts::to_string(p.unsafeGetTensorImpl());

@@ -31,11 +31,22 @@ void adamw_update(float* p, const float* g, float* m, float* v, int64_t n, const
 
 class FusedAdamW : public torch::optim::AdamW {
  public:
-  using torch::optim::AdamW::AdamW;
+  // LibTorch's AdamW constructors, then every parameter's state (step 0, zero moments) at once
+  // instead of at its first update: the first backward pass then runs beside the moments as every
+  // later one does, so a training loop's memory is laid out by its first step, not grown in its
+  // second. Updates are unchanged (a state of step 0 is what the first update would create).
+  explicit FusedAdamW(std::vector<torch::optim::OptimizerParamGroup> param_groups, torch::optim::AdamWOptions defaults = {});
+  explicit FusedAdamW(std::vector<torch::Tensor> params, torch::optim::AdamWOptions defaults = {});
   torch::Tensor step(LossClosure closure = nullptr) override;
 
  private:
   torch::optim::AdamWParamState& state_of(const torch::Tensor& p, const torch::optim::AdamWOptions& options);
 };
+
+// Leaves every parameter of the optimizer without a gradient, as PyTorch 2's
+// zero_grad(set_to_none=True) does (LibTorch 1.13's zero_grad fills them with zeros): the next
+// backward pass writes the gradients instead of adding to zeros, and they hold no memory while the
+// forward pass runs. Parameters left out of a backward pass keep no gradient, and AdamW skips them.
+void clear_gradients(torch::optim::Optimizer& optimizer);
 
 }  // namespace vecrl::models

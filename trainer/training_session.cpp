@@ -98,7 +98,7 @@ double TrainingSession::set_learning_rate(int64_t step) {
   return lr;
 }
 
-void TrainingSession::zero_grad() { optimizer_->zero_grad(); }
+void TrainingSession::zero_grad() { models::clear_gradients(*optimizer_); }
 
 GradientStep TrainingSession::apply_gradients(int64_t step) {
   auto params = parameters();
@@ -109,7 +109,7 @@ GradientStep TrainingSession::apply_gradients(int64_t step) {
   // Every rank holds the same reduced gradient, so all ranks skip or step together.
   out.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
   if (!std::isfinite(out.grad_norm)) {
-    optimizer_->zero_grad();
+    models::clear_gradients(*optimizer_);
     out.skipped = true;
     spdlog::warn("step {}: non-finite gradient norm ({}); update skipped", step, out.grad_norm);
     return out;

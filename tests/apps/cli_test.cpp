@@ -483,6 +483,7 @@ TEST(CliBench, GenerateAndTrainReportFractionsOfCeilingsMeasuredInTheSameRun) {
     phases += t[phase].get<double>();
   }
   EXPECT_LE(phases, t["seconds_per_step"].get<double>() * (1 + 1e-9));
+  EXPECT_GE(t["page_faults_per_step"].get<double>(), 0);
   for (const std::string baseline : {"system-allocator", "aten-adamw"}) {
     auto vs = run("bench train --model qwen3-tiny --batch 2 --prompt-tokens 4 --response-tokens 4 --steps 1 --vs " +
                   baseline + " --threads 1 --json");

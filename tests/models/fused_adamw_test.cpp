@@ -77,7 +77,61 @@ TEST(FusedAdamW, FollowsLibTorchsAdamWStepForStep) {
   // The view moved its rows of the shared buffer and nothing else; no gradient, no update.
   EXPECT_TRUE(torch::equal(fused_problem.buffer.narrow(0, 0, 2), aten_problem.buffer.narrow(0, 0, 2)));
   EXPECT_TRUE(torch::equal(fused_problem.frozen, frozen_before));
-  EXPECT_EQ(fused.state().size(), 3U);
+  EXPECT_EQ(aten.state().size(), 3U);
+  EXPECT_EQ(fused.state().size(), 4U);  // made at construction; the frozen one's stays at step 0
+  const auto frozen_key = c10::guts::to_string(fused_problem.frozen.unsafeGetTensorImpl());
+  EXPECT_EQ(static_cast<torch::optim::AdamWParamState&>(*fused.state().at(frozen_key)).step(), 0);
+}
+
+TEST(FusedAdamW, MakesItsStateAtConstructionAsTheFirstStepWould) {
+  // Saved before any step and loaded into LibTorch's AdamW, the step-0 state gives the same first
+  // update as LibTorch's AdamW making its state lazily.
+  auto problem = make_problem(5), lazy_problem = make_problem(5), loaded_problem = make_problem(5);
+  models::FusedAdamW fused(problem.groups());
+  for (const auto* p : {&problem.a, &problem.b, &problem.view, &problem.frozen}) {
+    auto& state = static_cast<torch::optim::AdamWParamState&>(*fused.state().at(c10::guts::to_string(p->unsafeGetTensorImpl())));
+    EXPECT_EQ(state.step(), 0);
+    EXPECT_EQ(state.exp_avg().sizes(), p->sizes());
+    EXPECT_EQ(state.exp_avg_sq().count_nonzero().item<int64_t>(), 0);
+  }
+  std::stringstream bytes;
+  {
+    torch::serialize::OutputArchive archive;
+    fused.save(archive);
+    archive.save_to(bytes);
+  }
+  torch::optim::AdamW lazy(lazy_problem.groups()), loaded(loaded_problem.groups());
+  {
+    torch::serialize::InputArchive archive;
+    archive.load_from(bytes);
+    loaded.load(archive);
+  }
+  for (auto* p : {&problem, &lazy_problem, &loaded_problem}) set_gradients(*p, 1);
+  fused.step();
+  lazy.step();
+  loaded.step();
+  expect_same_state(fused, lazy, problem, lazy_problem);
+  expect_same_state(loaded, lazy, loaded_problem, lazy_problem);
+}
+
+TEST(FusedAdamW, ClearedGradientsAreWrittenByTheNextBackwardAsZeroedOnesAreAddedTo) {
+  torch::manual_seed(9);
+  auto w = torch::randn({4, 3}).requires_grad_(), unused = torch::randn({2}).requires_grad_();
+  auto x = torch::randn({5, 4});
+  models::FusedAdamW optimizer(std::vector<torch::Tensor>{w, unused});
+  auto loss = [&] { return x.matmul(w).tanh().sum(); };
+  loss().backward();
+  optimizer.zero_grad();  // LibTorch 1.13: zeros, kept
+  loss().backward();
+  const auto after_zeros = w.grad().clone();
+  models::clear_gradients(optimizer);
+  EXPECT_FALSE(w.grad().defined());
+  loss().backward();
+  EXPECT_TRUE(torch::equal(w.grad(), after_zeros));
+  EXPECT_FALSE(unused.grad().defined());  // no gradient reached it: AdamW leaves it alone
+  const auto unused_before = unused.clone();
+  optimizer.step();
+  EXPECT_TRUE(torch::equal(unused, unused_before));
 }
 
 TEST(FusedAdamW, UpdatesTheVersionCounterAsAnInPlaceOpWould) {
