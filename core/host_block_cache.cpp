@@ -106,13 +106,13 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
   // Keeps a freed block for reuse, giving the oldest cached blocks back to glibc to keep the
-  // cache within the live peak; false: the block itself is larger than that, free it.
+  // cache within the live peak (which counted this block, so it fits once the cache is empty);
+  // false while the cache is off: free it.
   bool keep(size_t size_class, void* base) const {
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.live_bytes -= size_class;
-    const size_t limit = stats_.peak_live_bytes;
-    if (!enabled_.load() || size_class > limit) return false;
-    while (stats_.cached_bytes + size_class > limit) release_oldest();
+    if (!enabled_.load()) return false;
+    while (stats_.cached_bytes + size_class > stats_.peak_live_bytes) release_oldest();
     by_class_[size_class].push_back(by_age_.insert(by_age_.end(), {size_class, base}));
     stats_.cached_bytes += size_class;
     return true;

@@ -4,7 +4,7 @@
 // the embedding gradient); glibc hands a freed block's memory to the next request that fits, so
 // the heap fragments and keeps growing for several steps, and each new heap page is page-faulted
 // and zeroed by the kernel (expensive on a VM: a fifth of a qwen3-50m update in its first steps).
-// The cache keeps each freed block of at least kMinBytes under its size class (eight classes per
+// The cache keeps each freed block of at least kHostBlockCacheMinBytes under its size class (eight classes per
 // doubling, at most 12.5% rounding) and gives it to the next request of that class, so a step
 // that repeats the previous one's allocations is served without touching glibc or the kernel.
 #include <cstddef>

@@ -109,7 +109,7 @@ GradientStep TrainingSession::apply_gradients(int64_t step) {
   // Every rank holds the same reduced gradient, so all ranks skip or step together.
   out.grad_norm = torch::nn::utils::clip_grad_norm_(params, max_norm);
   if (!std::isfinite(out.grad_norm)) {
-    models::clear_gradients(*optimizer_);
+    zero_grad();
     out.skipped = true;
     spdlog::warn("step {}: non-finite gradient norm ({}); update skipped", step, out.grad_norm);
     return out;
